@@ -1,0 +1,170 @@
+/*
+ * group.c - structured concurrency on top of park and wake.
+ *
+ * The group needs no help from the loop: its owner parks on the group, each
+ * child's end is reported to it (group__child_done), and the last one wakes
+ * the owner.  Failure handling is the part worth reading slowly: who gets
+ * cancelled, and which error the owner finally sees.
+ */
+#include "group.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "loop.h"
+
+void group_init(group_t *g)
+{
+    *g = (group_t){0};
+    list_init(&g->children);
+    g->owner = task_current();
+    if (g->owner)
+        g->owner_cancels = g->owner->cancels;
+}
+
+void group_results(group_t *g, intptr_t *results, size_t n)
+{
+    g->results = results;
+    g->nresults = n;
+}
+
+void group_cancel(group_t *g)
+{
+    g->cancelling = 1;
+    for (struct list *p = g->children.next; p != &g->children; p = p->next)
+        task_cancel(list_entry(p, task_t, sibling));
+}
+
+static int owner_joining(const group_t *g);
+
+/* The first failure: cancel everyone else, the owner included, unless it is
+ * already waiting in group_join (then it only needs the children to end). */
+static void group_fail(group_t *g, int err)
+{
+    g->first_err = err;
+    group_cancel(g);
+    if (g->owner && !owner_joining(g) && g->owner->state < TASK_DONE) {
+        g->induced = 1;
+        task_cancel(g->owner);
+    }
+}
+
+static void adopt(group_t *g, task_t *t)
+{
+    t->group = g;
+    t->slot = g->nspawned++;
+    list_append(&g->children, &t->sibling);
+    g->nrunning++;
+    if (g->cancelling)
+        task_cancel(t); /* trio: a child started in a cancelled group is cancelled */
+}
+
+task_t *group_spawn(group_t *g, co_fn fn, const void *frame, size_t size,
+                    const char *name)
+{
+    if (g->joined) {
+        errno = EINVAL;
+        return NULL;
+    }
+    task_t *t = task_spawn(fn, frame, size, name);
+    if (t)
+        adopt(g, t);
+    return t;
+}
+
+/* The error the owner sees at group_join. */
+static int group_result(const group_t *g)
+{
+    int external = g->owner && g->owner->cancels > g->owner_cancels + g->induced;
+    if (external)
+        return -ECANCELED; /* an outer cancel is never swallowed */
+    if (g->body_err && g->body_err != -ECANCELED)
+        return 0; /* the body's own error goes on */
+    return g->first_err;
+}
+
+/* Cancelling a joining owner must not let it leave while children run:
+ * cancel them and keep waiting.  group_result reports the cancel at the end. */
+static void group_owner_cancelled(task_t *owner)
+{
+    group_cancel(owner->wait_on);
+}
+
+static void group_describe(const task_t *owner, FILE *out)
+{
+    const group_t *g = owner->wait_on;
+    fprintf(out, "group of %zu running child(ren)", g->nrunning);
+}
+
+static const struct task_wait group_wait = {
+    .what = "group", /* nothing to unlink: the group knows its owner */
+    .cancel = group_owner_cancelled,
+    .describe = group_describe,
+};
+
+static int owner_joining(const group_t *g)
+{
+    return g->owner->state == TASK_PARKED && g->owner->wait == &group_wait &&
+           g->owner->wait_on == g;
+}
+
+void group__child_done(group_t *g, task_t *t)
+{
+    int err = t->co->error;
+    if (!err && g->results && t->slot < g->nresults)
+        g->results[t->slot] = t->co->val;
+    g->nrunning--;
+    t->flags |= TASK_F_RETRIEVED;
+    if (err && err != -ECANCELED) {
+        if (!g->first_err)
+            group_fail(g, err);
+        else
+            task__report_lost(t); /* a second failure: said, not lost */
+    }
+    task__free(t);
+    if (g->nrunning == 0 && g->owner && owner_joining(g)) {
+        g->joined = 1;
+        task_wake(g->owner, 0, group_result(g));
+    }
+}
+
+int group_join(group_t *g, int body_err)
+{
+    task_t *self = task_current();
+    if (!self)
+        return task_done_now(0, TASK_ENOLOOP);
+    if (self != g->owner || g->joined)
+        return task_done_now(0, -EINVAL);
+    /* A cancellation waiting for this task is handled as the group's: the
+     * children are cancelled and waited for, and group_result reports it. */
+    if (self->flags & TASK_F_CANCEL_PENDING) {
+        self->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
+        group_cancel(g);
+    }
+    g->body_err = body_err;
+    if (body_err && !g->cancelling)
+        group_cancel(g);
+    if (g->nrunning == 0) {
+        g->joined = 1;
+        return task_done_now(0, group_result(g));
+    }
+    return task_park(&group_wait, g);
+}
+
+int group_gather(group_t *g, task_t **tasks, size_t n, intptr_t *results)
+{
+    if (!task_current())
+        return task_done_now(0, TASK_ENOLOOP);
+    for (size_t i = 0; i < n; i++)
+        if (!tasks[i] || tasks[i]->joiner || tasks[i]->group)
+            return task_done_now(0, tasks[i] ? -EBUSY : -EINVAL);
+    group_init(g);
+    group_results(g, results, n);
+    for (size_t i = 0; i < n; i++) {
+        task_t *t = tasks[i];
+        adopt(g, t);
+        if (t->state >= TASK_DONE)
+            group__child_done(g, t); /* finished before we looked */
+    }
+    return group_join(g, 0);
+}

@@ -1,0 +1,63 @@
+/*
+ * loop.h - the event loop: a FIFO of ready tasks and a run step.
+ *
+ * One iteration runs the tasks that were ready when it began, each for one
+ * step (until it parks, yields or finishes).  A task made ready during the
+ * iteration waits for the next one, so a task that keeps yielding cannot
+ * starve the others (and, from stage 3 on, cannot starve I/O either).
+ */
+#ifndef LOOP_H
+#define LOOP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "list.h"
+#include "task.h"
+#include "trace.h"
+
+/* Settings for one run.  Zero is the default for every field; loop_run()
+ * also reads ASYNC_TRACE and ASYNC_DEBUG / ASYNC_SLOW_MS from the environment
+ * for fields left at zero. */
+struct loop_opts {
+    uint64_t (*clock)(void *ctx); /* nanoseconds, monotonic: for tracing and
+                                     the slow-step warning; tests inject one */
+    void *clock_ctx;
+    const char *trace_path;       /* write a Chrome trace here */
+    uint64_t slow_ns;             /* warn about steps longer than this */
+    FILE *log;                    /* warnings and reports (stderr) */
+};
+
+struct loop {
+    struct list ready;  /* tasks to run, FIFO, linked through task.link */
+    size_t nready;
+    struct list all;    /* every task not yet freed, through task.all */
+    size_t nlive;       /* tasks not yet finished */
+    task_t *current;    /* the running task, or NULL between steps */
+    uint32_t next_id;
+    intptr_t now_val;   /* an operation's immediate result (task_done_now) */
+    int now_err;
+    uint64_t steps;     /* task steps run: for statistics and benchmarks */
+    struct loop_opts opts;
+    struct trace trace;
+};
+
+/* Run `main` (a frame of `size` bytes copied from `frame`, as task_spawn
+ * does) and every task it starts, until all have finished.  Returns main's
+ * error, or 0 with main's return value in *result (when not NULL). */
+int loop_run(co_fn main, const void *frame, size_t size, intptr_t *result);
+int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
+                  size_t size, intptr_t *result);
+
+#define LOOP_RUN(result, fn, ...) LOOP__RUN(result, fn, __VA_ARGS__, )
+#define LOOP__RUN(result, fn, type, ...)                                       \
+    loop_run((fn), &(type){.co = {0}, __VA_ARGS__}, sizeof(type), (result))
+
+/* The loop running on this thread, or NULL. */
+struct loop *loop_current(void);
+
+/* Internals shared with task.c. */
+void loop__ready(struct loop *l, task_t *t);
+uint64_t loop__now(struct loop *l);
+
+#endif
