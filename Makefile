@@ -1,0 +1,170 @@
+# The course's build.  `make help` lists the targets.
+#
+# A stage is selected by a goal of its own, so workshop slides can say
+#     make stage3 test      make stage3 run      make stage3 diff
+# and everything built goes under build/, never into a stage directory.
+
+.DEFAULT_GOAL := help
+SHELL := /bin/sh
+
+STAGE_DIRS := $(sort $(wildcard stage0[1-9]_*))
+STAGE_NUMS := $(patsubst stage0%,%,$(foreach d,$(STAGE_DIRS),$(firstword $(subst _, ,$(d)))))
+NEWEST     := $(lastword $(STAGE_NUMS))
+dir_of      = $(filter stage0$(1)_%,$(STAGE_DIRS))
+
+# ---- which stage did the command line name? -------------------------------
+STAGE_GOALS := $(filter $(foreach n,$(STAGE_NUMS),stage$(n) stage0$(n)),$(MAKECMDGOALS))
+ifneq ($(words $(STAGE_GOALS)),0)
+  SEL := $(patsubst stage%,%,$(patsubst stage0%,%,$(lastword $(STAGE_GOALS))))
+endif
+ACTIONS := test run bench diff trace valgrind
+ACTION_GOALS := $(filter $(ACTIONS),$(MAKECMDGOALS))
+
+# ---- compiler and flags ---------------------------------------------------
+CC ?= cc
+IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -qi clang && echo 1)
+WARN := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wvla -Wformat=2 -Wcast-qual -Wundef
+ifneq ($(IS_CLANG),1)
+  # Catches the classic generator bug: a C local read after a yield.
+  WARN += -Wjump-misses-init
+endif
+OPT := -O2 -g
+ifeq ($(SAN),1)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+endif
+CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(CFLAGS)
+LDFLAGS_ALL := $(filter -fsanitize=%,$(OPT)) $(LDFLAGS)
+LDLIBS_ALL := -lpthread $(LDLIBS)
+# Selector backend (stage 3 on): make stage3 SELECTOR=poll|epoll.
+SELECTOR ?= select
+CFLAGS_ALL += -DSELECTOR_$(shell echo $(SELECTOR) | tr a-z A-Z)
+
+CHECK_FLAGS = $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
+
+# gcc without sanitizers builds into build/stageN; any other variant into
+# build/<variant>/stageN, so objects built with different flags never mix.
+VARIANT := $(notdir $(firstword $(CC)))$(if $(filter 1,$(SAN)),-san)
+BUILD := $(if $(filter cc gcc,$(VARIANT)),build,build/$(VARIANT))
+
+# Each stage's demos for `make stageN run`, the main one first.  `make run`
+# runs the newest stage's main demo.
+DEMOS_1 := numbers compare pipeline delegate driver handrolled
+DEMOS_2 := interleave join_two gather_three cancel_worker supervise
+demos_of = $(DEMOS_$(1))
+
+# ---- per-stage rules ------------------------------------------------------
+define STAGE_RULES
+S$(1)_DIR   := $(call dir_of,$(1))
+S$(1)_OUT   := $(BUILD)/stage$(1)
+S$(1)_SRCS  := $$(wildcard $$(S$(1)_DIR)/*.c)
+S$(1)_OBJS  := $$(patsubst $$(S$(1)_DIR)/%.c,$$(S$(1)_OUT)/obj/%.o,$$(S$(1)_SRCS))
+S$(1)_HDRS  := $$(wildcard $$(S$(1)_DIR)/*.h common/*.h)
+S$(1)_LIB   := $$(S$(1)_OUT)/libasync.a
+S$(1)_EXES  := $$(patsubst $$(S$(1)_DIR)/examples/%.c,$$(S$(1)_OUT)/examples/%,$$(wildcard $$(S$(1)_DIR)/examples/*.c))
+S$(1)_BENCH := $$(patsubst $$(S$(1)_DIR)/bench/%.c,$$(S$(1)_OUT)/bench/%,$$(wildcard $$(S$(1)_DIR)/bench/*.c))
+S$(1)_SUITES := $$(wildcard $$(foreach k,$$(wordlist 1,$(1),$$(STAGE_NUMS)),tests/test_stage0$$(k).c))
+S$(1)_INC   := -I$$(S$(1)_DIR) -Icommon
+
+$$(S$(1)_OUT)/obj/%.o: $$(S$(1)_DIR)/%.c $$(S$(1)_HDRS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_ALL) $$(S$(1)_INC) -c $$< -o $$@
+
+$$(S$(1)_LIB): $$(S$(1)_OBJS)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+
+$$(S$(1)_OUT)/examples/%: $$(S$(1)_DIR)/examples/%.c $$(S$(1)_LIB) $$(S$(1)_HDRS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_ALL) $$(S$(1)_INC) $$< $$(S$(1)_LIB) $$(LDFLAGS_ALL) $$(LDLIBS_ALL) -o $$@
+
+$$(S$(1)_OUT)/bench/%: $$(S$(1)_DIR)/bench/%.c $$(S$(1)_LIB) $$(S$(1)_HDRS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_ALL) $$(S$(1)_INC) -DBENCH_DIR='"$$(S$(1)_DIR)/bench"' $$< $$(S$(1)_LIB) $$(LDFLAGS_ALL) $$(LDLIBS_ALL) -o $$@
+
+$$(S$(1)_OUT)/tests/run_tests: tests/main.c $$(S$(1)_SUITES) $$(wildcard tests/*.h) $$(S$(1)_LIB) $$(S$(1)_HDRS) | check-lib
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_ALL) $$(S$(1)_INC) -Itests -DSTAGE=$(1) tests/main.c $$(S$(1)_SUITES) \
+	    $$(S$(1)_LIB) $$(LDFLAGS_ALL) $$(CHECK_FLAGS) $$(LDLIBS_ALL) -o $$@
+
+.PHONY: build-$(1) test-$(1) run-$(1) bench-$(1) diff-$(1) valgrind-$(1)
+build-$(1): $$(S$(1)_LIB) $$(S$(1)_EXES)
+
+test-$(1): $$(S$(1)_OUT)/tests/run_tests
+	@echo "== stage$(1): suites 1..$(1) against $$(S$(1)_DIR)"
+	@$$(S$(1)_OUT)/tests/run_tests $$(S$(1)_OUT)/tests/summary
+
+run-$(1): build-$(1)
+	@set -e; for d in $$(if $$(EX),$$(EX),$$(call demos_of,$(1))); do \
+	    echo "== $$(S$(1)_DIR)/examples/$$$$d.c"; $$(S$(1)_OUT)/examples/$$$$d; echo; done
+
+bench-$(1): $$(S$(1)_BENCH)
+	@set -e; for b in $$^; do echo "== $$$$b"; $$$$b; echo; done
+
+diff-$(1):
+	@sh tools/stage-diff.sh $(1)
+
+valgrind-$(1): $$(S$(1)_OUT)/tests/run_tests
+	@echo "== stage$(1) under valgrind memcheck"
+	@CK_FORK=no valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+	    $$(S$(1)_OUT)/tests/run_tests
+endef
+$(foreach n,$(STAGE_NUMS),$(eval $(call STAGE_RULES,$(n))))
+
+# ---- the goals people type --------------------------------------------------
+.PHONY: help test run bench diff trace valgrind check-lib checks clean $(foreach n,$(STAGE_NUMS),stage$(n) stage0$(n))
+
+# `make stageN` builds; with an action goal beside it the action does the work.
+$(foreach n,$(STAGE_NUMS),stage$(n) stage0$(n)): $(if $(ACTION_GOALS),,build-$(SEL))
+	@:
+
+ifdef SEL
+test: test-$(SEL)
+run: run-$(SEL)
+bench: bench-$(SEL)
+diff: diff-$(SEL)
+valgrind: valgrind-$(SEL)
+else
+# Every stage, then the repository checks, then one closing line.
+test: checks
+	@rm -f $(BUILD)/stage*/tests/summary
+	@status=0; for n in $(STAGE_NUMS); do $(MAKE) --no-print-directory test-$$n || status=1; echo; done; \
+	    sh tools/total.sh $(BUILD) $(STAGE_NUMS); exit $$status
+run: build-$(NEWEST)
+	@$(BUILD)/stage$(NEWEST)/examples/$(firstword $(call demos_of,$(NEWEST)))
+bench: $(foreach n,$(STAGE_NUMS),bench-$(n))
+diff:
+	@echo "say which stage: make stage2 diff"; exit 2
+valgrind: $(foreach n,$(STAGE_NUMS),valgrind-$(n))
+endif
+
+check-lib:
+	@sh tools/ensure-check.sh
+
+# Repository checks: GUIDE.md quotes match the code, carried code did not drift.
+checks:
+	@sh tools/check-guide.sh
+	@sh tools/check-drift.sh
+	@sh tools/selftest-checks.sh
+
+clean:
+	rm -rf build
+
+help:
+	@echo "The stages: $(STAGE_DIRS)"
+	@echo
+	@echo "  make stageN            build stage N (stage1 and stage01 both work)"
+	@echo "  make stageN test       run the test suites of stages 1..N against stage N"
+	@echo "  make stageN run        run stage N's demos (EX=name runs one)"
+	@echo "  make stageN bench      run stage N's benchmarks"
+	@echo "  make stageN diff       what stage N adds to stage N-1"
+	@echo "  make stageN valgrind   stage N's tests under valgrind memcheck"
+	@echo "  make test              every stage's tests and the repository checks"
+	@echo "  make run               the newest stage's main demo"
+	@echo "  make bench             every benchmark"
+	@echo "  make valgrind          every stage's tests under valgrind"
+	@echo "  make checks            GUIDE.md quotes and carried-code drift only"
+	@echo "  make clean             remove build/"
+	@echo
+	@echo "Options: SAN=1 (AddressSanitizer + UBSan), CC=clang, SELECTOR=select|poll|epoll"
