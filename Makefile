@@ -36,9 +36,6 @@ endif
 CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(CFLAGS)
 LDFLAGS_ALL := $(filter -fsanitize=%,$(OPT)) $(LDFLAGS)
 LDLIBS_ALL := -lpthread $(LDLIBS)
-# Selector backend (stage 3 on): make stage3 SELECTOR=poll|epoll.
-SELECTOR ?= select
-CFLAGS_ALL += -DSELECTOR_$(shell echo $(SELECTOR) | tr a-z A-Z)
 
 CHECK_FLAGS = $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
 
@@ -106,7 +103,7 @@ diff-$(1):
 
 valgrind-$(1): $$(S$(1)_OUT)/tests/run_tests
 	@echo "== stage$(1) under valgrind memcheck"
-	@CK_FORK=no valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
+	@CK_FORK=no CK_DEFAULT_TIMEOUT=120 valgrind -q --leak-check=full --show-leak-kinds=definite,indirect,possible \
 	    --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
 	    $$(S$(1)_OUT)/tests/run_tests
 endef
@@ -167,4 +164,4 @@ help:
 	@echo "  make checks            GUIDE.md quotes and carried-code drift only"
 	@echo "  make clean             remove build/"
 	@echo
-	@echo "Options: SAN=1 (AddressSanitizer + UBSan), CC=clang, SELECTOR=select|poll|epoll"
+	@echo "Options: SAN=1 (AddressSanitizer + UBSan), CC=clang"

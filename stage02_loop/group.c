@@ -18,8 +18,10 @@ void group_init(group_t *g)
     *g = (group_t){0};
     list_init(&g->children);
     g->owner = task_current();
-    if (g->owner)
+    if (g->owner) {
         g->owner_cancels = g->owner->cancels;
+        g->owner->groups++;
+    }
 }
 
 void group_results(group_t *g, intptr_t *results, size_t n)
@@ -36,6 +38,18 @@ void group_cancel(group_t *g)
 }
 
 static int owner_joining(const group_t *g);
+
+/* The group is over: its owner may be freed again (see task__free). */
+static void group_close(group_t *g)
+{
+    g->joined = 1;
+    task_t *owner = g->owner;
+    if (owner && owner->groups && --owner->groups == 0 &&
+        (owner->flags & TASK_F_FREE_LATER)) {
+        owner->flags &= (uint8_t)~TASK_F_FREE_LATER;
+        task__free(owner);
+    }
+}
 
 /* The first failure: cancel everyone else, the owner included, unless it is
  * already waiting in group_join (then it only needs the children to end). */
@@ -123,8 +137,10 @@ void group__child_done(group_t *g, task_t *t)
     }
     task__free(t);
     if (g->nrunning == 0 && g->owner && owner_joining(g)) {
-        g->joined = 1;
         task_wake(g->owner, 0, group_result(g));
+        group_close(g);
+    } else if (g->nrunning == 0 && g->owner && g->owner->state >= TASK_DONE) {
+        group_close(g); /* the owner left without joining: now it can go */
     }
 }
 
@@ -145,7 +161,7 @@ int group_join(group_t *g, int body_err)
     if (body_err && !g->cancelling)
         group_cancel(g);
     if (g->nrunning == 0) {
-        g->joined = 1;
+        group_close(g);
         return task_done_now(0, group_result(g));
     }
     return task_park(&group_wait, g);

@@ -178,6 +178,11 @@ static int result_err(const task_t *t) { return t->co->error; }
 
 void task__free(task_t *t)
 {
+    if (t->groups) {
+        /* Children of a group in its frame still point at it. */
+        t->flags |= TASK_F_FREE_LATER;
+        return;
+    }
     list_remove(&t->all);
     list_remove(&t->sibling);
     list_remove(&t->link);
@@ -200,6 +205,11 @@ void task__finish(task_t *t, int r)
     t->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
     if (l->trace.out)
         trace_instant(&l->trace, r < 0 ? "done (error)" : "done", t, loop__now(l));
+    if (t->groups)
+        fprintf(l->opts.log,
+                "async: task '%s#%u' finished with %u task group(s) not joined: "
+                "call group_join in its CO_FINALLY; the children outlive it\n",
+                t->name, (unsigned)t->id, (unsigned)t->groups);
     if (t->group) {
         group__child_done(t->group, t);
     } else if (t->joiner) {

@@ -59,6 +59,7 @@ struct task {
     uint32_t slot;                /* its index in its group (gather results) */
     uint8_t state;                /* enum task_state */
     uint8_t flags;                /* TASK_F_* */
+    uint8_t groups;               /* task groups it owns that are not joined */
     uint16_t cancels;             /* task_cancel calls received (saturating) */
 };
 
@@ -67,6 +68,7 @@ enum {
     TASK_F_CANCEL_PENDING = 2, /* deliver -ECANCELED at the next park */
     TASK_F_HANDLE_GONE = 4,    /* joined or detached: free once done */
     TASK_F_RETRIEVED = 8,      /* its result reached someone */
+    TASK_F_FREE_LATER = 16,    /* freed when its open groups empty */
 };
 
 /* What an awaitable operation returns: it parked the current task (TASK_OP_PARKED), or it
