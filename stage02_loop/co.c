@@ -18,13 +18,12 @@ void co_init(co_t *co, co_fn fn)
     co->fn = fn;
 }
 
-int co_resume(co_t *co)
+int co__refuse(co_t *co)
 {
-    if (co->state == CO_RUNNING)
+    switch (co->state) {
+    case CO_RUNNING:
         return CO_ERUNNING;
-    if (co->state == CO_DONE || co->state == CO_CLOSED)
-        return CO_EDONE;
-    if (co->state == CO_CREATED && co->thrown) {
+    case CO_CREATED:
         /* As in Python: an error thrown into a generator that never ran is
          * raised where the body would start, so none of the body (and none of
          * its cleanup) runs. */
@@ -32,12 +31,9 @@ int co_resume(co_t *co)
         co->error = co->thrown;
         co->thrown = 0;
         return co->error;
+    default:
+        return CO_EDONE;
     }
-    co->state = CO_RUNNING;
-    int r = co->fn(co);
-    if (r == CO_YIELDED)
-        co->state = CO_SUSPENDED;
-    return r;
 }
 
 static int report(co_t *co, int r, intptr_t *out)
@@ -45,15 +41,6 @@ static int report(co_t *co, int r, intptr_t *out)
     if (out && (r == CO_YIELDED || r == CO_RETURNED))
         *out = co->val;
     return r;
-}
-
-int co_next(co_t *co, intptr_t *out)
-{
-    if (co->state == CO_CREATED || co->state == CO_SUSPENDED) {
-        co->val = 0;
-        co->thrown = 0;
-    }
-    return report(co, co_resume(co), out);
 }
 
 int co_send(co_t *co, intptr_t value, intptr_t *out)

@@ -89,14 +89,14 @@ void co_init(co_t *co, co_fn fn);
 
 /* The protocol.  Each returns CO_YIELDED, CO_RETURNED or a negative error and,
  * when `out` is not NULL, stores the yielded or returned value there. */
-int co_next(co_t *co, intptr_t *out);
+static inline int co_next(co_t *co, intptr_t *out);
 int co_send(co_t *co, intptr_t value, intptr_t *out);
 int co_throw(co_t *co, int err, intptr_t *out);
 int co_close(co_t *co);
 
 /* Resume with whatever `val` and `thrown` already hold: the one primitive the
  * four calls above, delegation and (from stage 2) the event loop share. */
-int co_resume(co_t *co);
+static inline int co_resume(co_t *co);
 
 const char *co_strerror(int err);
 const char *co_state_name(int state);
@@ -219,8 +219,38 @@ co__unwind:                                                                    \
     return co__finish(co__)
 
 /* Internals used by the macros. */
+int co__refuse(co_t *co);
 int co__finish(co_t *co);
 int co__delegate(co_t *parent);
 int co__raise_code(int err);
+
+/* ---- the resume, inline -------------------------------------------------
+ * A resume is the hot path of everything built on top (the loop resumes a
+ * task through it), so the common case is inline: one indirect call into
+ * the body.  The rare cases, misuse and a throw into a generator that never
+ * ran, are out of line in co__refuse. */
+
+static inline int co_resume(co_t *co)
+{
+    if (co->state > CO_SUSPENDED || (co->state == CO_CREATED && co->thrown))
+        return co__refuse(co);
+    co->state = CO_RUNNING;
+    int r = co->fn(co);
+    if (r == CO_YIELDED)
+        co->state = CO_SUSPENDED;
+    return r;
+}
+
+static inline int co_next(co_t *co, intptr_t *out)
+{
+    if (co->state <= CO_SUSPENDED) {
+        co->val = 0;
+        co->thrown = 0;
+    }
+    int r = co_resume(co);
+    if (out && r >= 0)
+        *out = co->val;
+    return r;
+}
 
 #endif
