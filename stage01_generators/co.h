@@ -79,6 +79,8 @@ struct co {
     int thrown;        /* error delivered at the suspension point (co_throw) */
     int error;         /* error on its way out: raised, or in flight through CO_FINALLY */
     intptr_t val;      /* value crossing the boundary: yielded, sent, returned */
+    intptr_t result;   /* the return value, kept apart while CO_FINALLY runs
+                          (it may yield, and a yield reuses `val`) */
     co_t *child;       /* the sub-generator this one delegates to, if any */
     co_fn fn;          /* the body */
     const struct co_site *site; /* set on first entry */
@@ -169,7 +171,9 @@ co__top:                                                                       \
 /* Python's `yield from`: run the sub-generator whose frame header is `sub`
  * (normally a member of this frame) with body `fn`, passing its yields out
  * and our sends and throws in.  Afterwards CO_VALUE is its return value; an
- * error it ends with is raised here, as if thrown at this point. */
+ * error it ends with is raised here, as if thrown at this point.  Only the
+ * header is reset: fill in all of the child's own fields (its arguments and
+ * its "locals") before each call, as a C call would start them fresh. */
 #define CO_YIELD_FROM(sub, fn_) CO__YIELD_FROM(sub, fn_, (int *)0)
 #define CO_YIELD_FROM_CATCH(sub, fn_, err) CO__YIELD_FROM(sub, fn_, &(err))
 
@@ -179,7 +183,7 @@ co__top:                                                                       \
 /* Finish with a return value / with an error.  Both run CO_FINALLY first. */
 #define CO_RETURN(v)                                                           \
     do {                                                                       \
-        co__->val = (intptr_t)(v);                                             \
+        co__->result = (intptr_t)(v);                                          \
         co__->error = 0;                                                       \
         CO__UNWIND;                                                            \
     } while (0)

@@ -91,6 +91,8 @@ int co__finish(co_t *co)
 {
     co->state = CO_DONE;
     co->child = NULL;
+    /* Falling off the end returns 0, like Python's None. */
+    co->val = co->error ? 0 : co->result;
     return co->error ? co->error : CO_RETURNED;
 }
 
@@ -103,15 +105,27 @@ int co__raise_code(int err)
 int co__delegate(co_t *parent)
 {
     co_t *child = parent->child;
+    int closing = parent->thrown == CO_EEXIT;
 
     child->val = parent->val;
     child->thrown = parent->thrown;
     parent->thrown = 0;
     int r = co_resume(child);
-    parent->val = child->val;
-    if (r == CO_YIELDED)
+    parent->val = r < 0 ? 0 : child->val;
+    if (r == CO_YIELDED && !closing)
         return r;
     parent->child = NULL;
+    if (closing) {
+        /* PEP 380: closing the delegator closes the child, then raises the
+         * exit in the delegator whatever the child did with it; a child that
+         * yields instead of closing makes that an error. */
+        if (r == CO_YIELDED) {
+            r = CO_EIGNOREDEXIT;
+        } else if (r == CO_EEXIT || r == CO_RETURNED) {
+            child->state = CO_CLOSED;
+            r = CO_EEXIT;
+        }
+    }
     if (r < 0)
         parent->thrown = r; /* raised at the yield-from point */
     return r;
@@ -128,7 +142,11 @@ const char *co_strerror(int err)
     case CO_ECLOSED: return "generator already closed";
     case CO_EEXIT: return "generator exit (closed)";
     case CO_EIGNOREDEXIT: return "generator yielded while being closed";
-    default: return err < 0 ? strerror(-err) : "unknown result";
+    default:
+        if (err > 0)
+            return "unknown result";
+        /* errno values are small; anything past them would overflow -err. */
+        return err > -4096 ? strerror(-err) : "unknown error";
     }
 }
 
