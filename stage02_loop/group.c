@@ -53,9 +53,11 @@ static void group_close(group_t *g)
 
 /* The first failure: cancel everyone else, the owner included, unless it is
  * already waiting in group_join (then it only needs the children to end). */
-static void group_fail(group_t *g, int err)
+static void group_fail(group_t *g, const task_t *child, int err)
 {
     g->first_err = err;
+    g->first_name = child->name;
+    g->first_id = child->id;
     group_cancel(g);
     if (g->owner && !owner_joining(g) && g->owner->state < TASK_DONE) {
         g->induced = 1;
@@ -110,6 +112,25 @@ static void group_describe(const task_t *owner, FILE *out)
     fprintf(out, "group of %zu running child(ren)", g->nrunning);
 }
 
+/* The group is over: decide what the owner sees (nothing, when it has left
+ * without joining), and say on the log which child error it will not see,
+ * so that no failure vanishes. */
+static int group_end(group_t *g, int owner_gone)
+{
+    int r = owner_gone ? 0 : group_result(g);
+    if (g->first_err && r != g->first_err)
+        fprintf(loop_current()->opts.log,
+                "async: task '%s#%u' failed with error %d (%s) in a task group "
+                "whose owner %s\n",
+                g->first_name, (unsigned)g->first_id, g->first_err,
+                task_strerror(g->first_err),
+                owner_gone ? "left without joining it"
+                : r == -ECANCELED ? "was cancelled from outside"
+                                  : "failed with an error of its own");
+    group_close(g);
+    return r;
+}
+
 static const struct task_wait group_wait = {
     .what = "group", /* nothing to unlink: the group knows its owner */
     .cancel = group_owner_cancelled,
@@ -131,17 +152,15 @@ void group__child_done(group_t *g, task_t *t)
     t->flags |= TASK_F_RETRIEVED;
     if (err && err != -ECANCELED) {
         if (!g->first_err)
-            group_fail(g, err);
+            group_fail(g, t, err);
         else
             task__report_lost(t); /* a second failure: said, not lost */
     }
     task__free(t);
-    if (g->nrunning == 0 && g->owner && owner_joining(g)) {
-        task_wake(g->owner, 0, group_result(g));
-        group_close(g);
-    } else if (g->nrunning == 0 && g->owner && g->owner->state >= TASK_DONE) {
-        group_close(g); /* the owner left without joining: now it can go */
-    }
+    if (g->nrunning == 0 && g->owner && owner_joining(g))
+        task_wake(g->owner, 0, group_end(g, 0));
+    else if (g->nrunning == 0 && g->owner && g->owner->state >= TASK_DONE)
+        group_end(g, 1); /* the owner left without joining: now it can go */
 }
 
 int group_join(group_t *g, int body_err)
@@ -160,10 +179,8 @@ int group_join(group_t *g, int body_err)
     g->body_err = body_err;
     if (body_err && !g->cancelling)
         group_cancel(g);
-    if (g->nrunning == 0) {
-        group_close(g);
-        return task_done_now(0, group_result(g));
-    }
+    if (g->nrunning == 0)
+        return task_done_now(0, group_end(g, 0));
     return task_park(&group_wait, g);
 }
 

@@ -30,6 +30,8 @@ typedef struct group {
     size_t nrunning;
     uint32_t nspawned;
     int first_err;        /* the first child failure: what the group raises */
+    const char *first_name; /* ... and which child it was, for the log */
+    uint32_t first_id;
     int body_err;         /* the owner's error in flight when it joined */
     uint16_t owner_cancels; /* owner's cancel count when the group began */
     uint8_t cancelling;   /* its children have been cancelled */

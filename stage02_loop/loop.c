@@ -145,7 +145,7 @@ static void free_all(struct loop *l)
 {
     while (!list_empty(&l->all)) {
         task_t *t = list_entry(l->all.next, task_t, all);
-        if (t->state == TASK_DONE && !(t->flags & TASK_F_RETRIEVED))
+        if (t->state == TASK_DONE && t->co->error && !(t->flags & TASK_F_RETRIEVED))
             task__report_lost(t);
         /* Plain free, not task__free: after a deadlock, a task's wait and
          * sibling links may point into frames that are already gone. */
@@ -172,12 +172,11 @@ int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
                 l.opts.trace_path, strerror(errno));
     loop__running = &l;
 
-    int rc = 0;
-    task_t *m = task_spawn(main, frame, size, "main");
-    if (!m)
+    int rc = 0, deadlocked = 0;
+    l.main = task_spawn(main, frame, size, "main");
+    if (!l.main)
         rc = -errno;
-    int deadlocked = 0;
-    while (m && l.nlive > 0) {
+    while (l.nlive > 0) {
         if (l.nready == 0) {
             deadlocked = 1;
             if (break_deadlock(&l) < 0)
@@ -185,16 +184,13 @@ int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
         }
         loop_iterate(&l);
     }
-    if (m) {
-        if (m->state >= TASK_DONE) {
-            m->flags |= TASK_F_RETRIEVED;
-            rc = m->co->error;
-            if (!rc && result)
-                *result = m->co->val;
-        }
-        if (deadlocked)
-            rc = -EDEADLK;
+    if (l.main_done) {
+        rc = l.main_err;
+        if (!rc && result)
+            *result = l.main_val;
     }
+    if (deadlocked)
+        rc = -EDEADLK;
     free_all(&l);
     trace_close(&l.trace);
     loop__running = NULL;

@@ -34,6 +34,10 @@ struct loop {
     struct list all;    /* every task not yet freed, through task.all */
     size_t nlive;       /* tasks not yet finished */
     task_t *current;    /* the running task, or NULL between steps */
+    task_t *main;       /* the main task until it finishes; then its result: */
+    int main_done;      /* (kept here because another task may join main, */
+    int main_err;       /*  and a joined task is freed at once) */
+    intptr_t main_val;
     uint32_t next_id;
     intptr_t now_val;   /* an operation's immediate result (task_done_now) */
     int now_err;

@@ -202,6 +202,14 @@ void task__finish(task_t *t, int r)
     struct loop *l = loop_current();
     l->nlive--;
     t->state = r == -ECANCELED ? TASK_CANCELLED : TASK_DONE;
+    if (t == l->main) {
+        /* loop_run's result, saved now: a joiner may free main below. */
+        l->main = NULL;
+        l->main_done = 1;
+        l->main_err = result_err(t);
+        l->main_val = t->co->val;
+        t->flags |= TASK_F_RETRIEVED;
+    }
     t->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
     if (l->trace.out)
         trace_instant(&l->trace, r < 0 ? "done (error)" : "done", t, loop__now(l));

@@ -59,7 +59,7 @@ struct task {
     uint32_t slot;                /* its index in its group (gather results) */
     uint8_t state;                /* enum task_state */
     uint8_t flags;                /* TASK_F_* */
-    uint8_t groups;               /* task groups it owns that are not joined */
+    uint16_t groups;              /* task groups it owns that are not joined */
     uint16_t cancels;             /* task_cancel calls received (saturating) */
 };
 
