@@ -47,7 +47,7 @@ BUILD := $(if $(filter cc gcc,$(VARIANT)),build,build/$(VARIANT))
 # Each stage's demos for `make stageN run`, the main one first.  `make run`
 # runs the newest stage's main demo.
 DEMOS_1 := numbers compare pipeline delegate driver handrolled
-DEMOS_2 := interleave join_two gather_three cancel_worker supervise
+DEMOS_2 := interleave join_two gather_three cancel_worker supervise group_fail
 demos_of = $(DEMOS_$(1))
 
 # ---- per-stage rules ------------------------------------------------------
@@ -135,6 +135,10 @@ diff:
 	@echo "say which stage: make stage2 diff"; exit 2
 valgrind: $(foreach n,$(STAGE_NUMS),valgrind-$(n))
 endif
+
+# A stage that does not exist yet: say so rather than "no rule to make target".
+stage%:
+	@echo "There is no $@ yet: the stages are $(STAGE_DIRS)"; exit 2
 
 check-lib:
 	@sh tools/ensure-check.sh
