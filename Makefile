@@ -44,10 +44,15 @@ CHECK_FLAGS = $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lche
 VARIANT := $(notdir $(firstword $(CC)))$(if $(filter 1,$(SAN)),-san)
 BUILD := $(if $(filter cc gcc,$(VARIANT)),build,build/$(VARIANT))
 
-# Each stage's demos for `make stageN run`, the main one first.  `make run`
-# runs the newest stage's main demo.
+# Each stage directory is a complete snapshot, carrying the demos and
+# benchmarks of the stages before it; these lists name the ones each stage
+# adds, which `make stageN run` and `make stageN bench` run (EX=name runs any
+# demo the stage has).  The first demo is the stage's main one: `make run`
+# runs the newest stage's.
 DEMOS_1 := numbers compare pipeline delegate driver handrolled
 DEMOS_2 := interleave join_two gather_three cancel_worker supervise group_fail
+BENCH_1 := resume
+BENCH_2 := loop
 demos_of = $(DEMOS_$(1))
 
 # ---- per-stage rules ------------------------------------------------------
@@ -96,7 +101,8 @@ run-$(1): build-$(1)
 	    echo "== $$(S$(1)_DIR)/examples/$$$$d.c"; $$(S$(1)_OUT)/examples/$$$$d; echo; done
 
 bench-$(1): $$(S$(1)_BENCH)
-	@set -e; for b in $$^; do echo "== $$$$b"; $$$$b; echo; done
+	@set -e; for b in $$(BENCH_$(1)); do echo "== $$(S$(1)_OUT)/bench/$$$$b"; \
+	    $$(S$(1)_OUT)/bench/$$$$b; echo; done
 
 diff-$(1):
 	@sh tools/stage-diff.sh $(1)
