@@ -17,10 +17,11 @@ void group_init(group_t *g)
 {
     *g = (group_t){0};
     list_init(&g->children);
+    list_init(&g->owned);
     g->owner = task_current();
     if (g->owner) {
         g->owner_cancels = g->owner->cancels;
-        g->owner->groups++;
+        list_append(&g->owner->groups, &g->owned);
     }
 }
 
@@ -30,8 +31,12 @@ void group_results(group_t *g, intptr_t *results, size_t n)
     g->nresults = n;
 }
 
+/* Once is enough, as with trio's cancel scopes: every child is cancelled
+ * then, and adopt() cancels any child that comes later. */
 void group_cancel(group_t *g)
 {
+    if (!g || g->cancelling)
+        return;
     g->cancelling = 1;
     for (struct list *p = g->children.next; p != &g->children; p = p->next)
         task_cancel(list_entry(p, task_t, sibling));
@@ -39,30 +44,17 @@ void group_cancel(group_t *g)
 
 static int owner_joining(const group_t *g);
 
-/* The group is over: its owner may be freed again (see task__free). */
-static void group_close(group_t *g)
-{
-    g->joined = 1;
-    task_t *owner = g->owner;
-    if (owner && owner->groups && --owner->groups == 0 &&
-        (owner->flags & TASK_F_FREE_LATER)) {
-        owner->flags &= (uint8_t)~TASK_F_FREE_LATER;
-        task__free(owner);
-    }
-}
-
-/* The first failure: cancel everyone else, the owner included, unless it is
- * already waiting in group_join (then it only needs the children to end). */
+/* The first failure: cancel everyone else, and the owner too unless it is
+ * already waiting in group_join.  The owner's cancel is the group's own
+ * (internal), so it is not mistaken for one from outside. */
 static void group_fail(group_t *g, const task_t *child, int err)
 {
     g->first_err = err;
     g->first_name = child->name;
     g->first_id = child->id;
     group_cancel(g);
-    if (g->owner && !owner_joining(g) && g->owner->state < TASK_DONE) {
-        g->induced = 1;
-        task_cancel(g->owner);
-    }
+    if (g->owner && !owner_joining(g))
+        task__cancel(g->owner, 1);
 }
 
 static void adopt(group_t *g, task_t *t)
@@ -78,7 +70,7 @@ static void adopt(group_t *g, task_t *t)
 task_t *group_spawn(group_t *g, co_fn fn, const void *frame, size_t size,
                     const char *name)
 {
-    if (g->joined) {
+    if (!g || g->joined) {
         errno = EINVAL;
         return NULL;
     }
@@ -88,28 +80,27 @@ task_t *group_spawn(group_t *g, co_fn fn, const void *frame, size_t size,
     return t;
 }
 
+/* The group is over: take it off its owner's list, and free an owner that
+ * finished while the group still had children (see task__free). */
+static void group_close(group_t *g)
+{
+    g->joined = 1;
+    list_remove(&g->owned);
+    task_t *owner = g->owner;
+    if (owner && (owner->flags & TASK_F_FREE_LATER) && list_empty(&owner->groups)) {
+        owner->flags &= (uint8_t)~TASK_F_FREE_LATER;
+        task__free(owner);
+    }
+}
+
 /* The error the owner sees at group_join. */
 static int group_result(const group_t *g)
 {
-    int external = g->owner && g->owner->cancels > g->owner_cancels + g->induced;
-    if (external)
+    if (g->cancelled_outside || g->owner->cancels != g->owner_cancels)
         return -ECANCELED; /* an outer cancel is never swallowed */
     if (g->body_err && g->body_err != -ECANCELED)
         return 0; /* the body's own error goes on */
     return g->first_err;
-}
-
-/* Cancelling a joining owner must not let it leave while children run:
- * cancel them and keep waiting.  group_result reports the cancel at the end. */
-static void group_owner_cancelled(task_t *owner)
-{
-    group_cancel(owner->wait_on);
-}
-
-static void group_describe(const task_t *owner, FILE *out)
-{
-    const group_t *g = owner->wait_on;
-    fprintf(out, "group of %zu running child(ren)", g->nrunning);
 }
 
 /* The group is over: decide what the owner sees (nothing, when it has left
@@ -131,6 +122,19 @@ static int group_end(group_t *g, int owner_gone)
     return r;
 }
 
+/* Cancelling a joining owner must not let it leave while children run:
+ * cancel them and keep waiting.  group_result reports the cancel at the end. */
+static void group_owner_cancelled(task_t *owner)
+{
+    group_cancel(owner->wait_on);
+}
+
+static void group_describe(const task_t *owner, FILE *out)
+{
+    const group_t *g = owner->wait_on;
+    fprintf(out, "group of %zu running child(ren)", g->nrunning);
+}
+
 static const struct task_wait group_wait = {
     .what = "group", /* nothing to unlink: the group knows its owner */
     .cancel = group_owner_cancelled,
@@ -150,7 +154,10 @@ void group__child_done(group_t *g, task_t *t)
         g->results[t->slot] = t->co->val;
     g->nrunning--;
     t->flags |= TASK_F_RETRIEVED;
-    if (err && err != -ECANCELED) {
+    /* A cancellation the group did not ask for leaves a hole in the results:
+     * for gather that is a failure (asyncio raises CancelledError too). */
+    int failed = err && (err != -ECANCELED || (g->results && !g->cancelling));
+    if (failed) {
         if (!g->first_err)
             group_fail(g, t, err);
         else
@@ -163,34 +170,87 @@ void group__child_done(group_t *g, task_t *t)
         group_end(g, 1); /* the owner left without joining: now it can go */
 }
 
+/* The owner finished with groups still open (it skipped group_join): close
+ * the ones with no children left, and say which still have some. */
+void group__owner_left(task_t *owner)
+{
+    size_t running = 0;
+    for (struct list *p = owner->groups.next; p != &owner->groups;) {
+        group_t *g = list_entry(p, group_t, owned);
+        p = p->next; /* group_end unlinks g */
+        if (g->nrunning == 0)
+            group_end(g, 1);
+        else
+            running += g->nrunning;
+    }
+    FILE *log = loop_current()->opts.log;
+    fprintf(log, "async: task '%s#%u' finished without joining its task group(s): "
+            "call group_join in its CO_FINALLY", owner->name, (unsigned)owner->id);
+    if (running)
+        fprintf(log, "; %zu running child(ren) outlive it", running);
+    fputc('\n', log);
+}
+
 int group_join(group_t *g, int body_err)
 {
     task_t *self = task_current();
     if (!self)
         return task_done_now(0, TASK_ENOLOOP);
-    if (self != g->owner || g->joined)
+    if (!g || self != g->owner || g->joined)
         return task_done_now(0, -EINVAL);
-    /* A cancellation waiting for this task is handled as the group's: the
-     * children are cancelled and waited for, and group_result reports it. */
+    /* A cancellation waiting for this task is taken by the group: the
+     * children are cancelled and waited for, and one from outside is what
+     * the owner will see at the end. */
     if (self->flags & TASK_F_CANCEL_PENDING) {
-        self->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
+        if (!(self->flags & TASK_F_PENDING_INTERNAL))
+            g->cancelled_outside = 1;
+        self->flags &= (uint8_t)~(TASK_F_CANCEL_PENDING | TASK_F_PENDING_INTERNAL);
         group_cancel(g);
     }
     g->body_err = body_err;
-    if (body_err && !g->cancelling)
+    if (body_err)
         group_cancel(g);
     if (g->nrunning == 0)
         return task_done_now(0, group_end(g, 0));
     return task_park(&group_wait, g);
 }
 
+/* Check every task before adopting any: a failure leaves nothing changed.
+ * Each checked task is marked with the group pointer, which also finds a task
+ * named twice; the marks come off again before adopting. */
+static int gather_check(group_t *g, task_t **tasks, size_t n, task_t *self)
+{
+    int err = 0;
+    size_t i;
+    for (i = 0; i < n && !err; i++) {
+        task_t *t = tasks[i];
+        if (!t)
+            err = -EINVAL;
+        else if (t == self)
+            err = -EDEADLK;
+        else if (t->group == g)
+            err = -EINVAL; /* the same task twice */
+        else if (t->joiner || t->group)
+            err = -EBUSY;
+        else
+            t->group = g;
+    }
+    size_t marked = err ? i - 1 : n;
+    for (size_t j = 0; j < marked; j++)
+        tasks[j]->group = NULL;
+    return err;
+}
+
 int group_gather(group_t *g, task_t **tasks, size_t n, intptr_t *results)
 {
-    if (!task_current())
+    task_t *self = task_current();
+    if (!self)
         return task_done_now(0, TASK_ENOLOOP);
-    for (size_t i = 0; i < n; i++)
-        if (!tasks[i] || tasks[i]->joiner || tasks[i]->group)
-            return task_done_now(0, tasks[i] ? -EBUSY : -EINVAL);
+    if (!g || (n && !tasks))
+        return task_done_now(0, -EINVAL);
+    int err = gather_check(g, tasks, n, self);
+    if (err)
+        return task_done_now(0, err);
     group_init(g);
     group_results(g, results, n);
     for (size_t i = 0; i < n; i++) {

@@ -75,7 +75,7 @@ static void run_step(struct loop *l, task_t *t)
      * -ECANCELED that task_cancel() left there). */
     if (!(t->flags & TASK_F_WOKEN))
         t->co->val = 0;
-    t->flags &= (uint8_t)~TASK_F_WOKEN;
+    t->flags &= (uint8_t)~(TASK_F_WOKEN | TASK_F_CANCELLING);
     t->state = TASK_RUNNING;
     l->current = t;
     int r = co_resume(t->co);
@@ -89,6 +89,7 @@ static void run_step(struct loop *l, task_t *t)
         /* It yielded without parking anywhere: nothing would ever wake it.
          * asyncio raises "Task got bad yield"; we throw an error back in. */
         t->co->thrown = TASK_EBADYIELD;
+        t->flags |= TASK_F_WOKEN; /* a result: a cancel must not replace it */
         loop__ready(l, t);
     }
 }
@@ -118,6 +119,20 @@ static int break_deadlock(struct loop *l)
     return l->nready ? 0 : -EDEADLK;
 }
 
+/* ASYNC_SLOW_MS as nanoseconds: a whole number of milliseconds, at most a
+ * day; anything else is refused with a message rather than misread. */
+static uint64_t parse_ms(const char *s, FILE *log)
+{
+    char *end;
+    errno = 0;
+    unsigned long long ms = strtoull(s, &end, 10);
+    if (*s == '-' || *end || errno || ms == 0 || ms > 86400000ull) {
+        fprintf(log, "async: ignoring ASYNC_SLOW_MS=%s: want milliseconds, 1 to 86400000\n", s);
+        return 0;
+    }
+    return (uint64_t)ms * 1000000u;
+}
+
 static void apply_defaults(struct loop_opts *o)
 {
     if (!o->clock)
@@ -133,7 +148,7 @@ static void apply_defaults(struct loop_opts *o)
         const char *ms = getenv("ASYNC_SLOW_MS");
         const char *dbg = getenv("ASYNC_DEBUG");
         if (ms && *ms)
-            o->slow_ns = (uint64_t)strtoull(ms, NULL, 10) * 1000000u;
+            o->slow_ns = parse_ms(ms, o->log);
         else if (dbg && *dbg && strcmp(dbg, "0") != 0)
             o->slow_ns = 100 * 1000000u; /* asyncio's slow_callback_duration */
     }
@@ -184,13 +199,13 @@ int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
         }
         loop_iterate(&l);
     }
-    if (l.main_done) {
+    if (deadlocked)
+        rc = -EDEADLK;
+    else if (l.main_done) {
         rc = l.main_err;
         if (!rc && result)
             *result = l.main_val;
     }
-    if (deadlocked)
-        rc = -EDEADLK;
     free_all(&l);
     trace_close(&l.trace);
     loop__running = NULL;

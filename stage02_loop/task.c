@@ -37,6 +37,10 @@ task_t *task_spawn(co_fn fn, const void *frame, size_t size, const char *name)
         errno = l ? EINVAL : EPERM;
         return NULL;
     }
+    if (size > SIZE_MAX - FRAME_OFFSET) {
+        errno = ENOMEM;
+        return NULL;
+    }
     task_t *t = malloc(FRAME_OFFSET + size);
     if (!t)
         return NULL; /* errno is ENOMEM */
@@ -46,6 +50,7 @@ task_t *task_spawn(co_fn fn, const void *frame, size_t size, const char *name)
     co_init(t->co, fn); /* the header only: the arguments stay */
     list_init(&t->link);
     list_init(&t->sibling);
+    list_init(&t->groups);
     list_append(&l->all, &t->all);
     t->name = name ? name : "task";
     t->id = ++l->next_id;
@@ -87,17 +92,35 @@ int task__await(co_t *co, int op)
     return TASK_OP_NOW;
 }
 
+/* Every park asks here first.  A cancellation waiting for this task is
+ * delivered instead (as the operation's result), and a task that already
+ * parked or queued itself in this step - an operation called without AWAIT -
+ * is refused.  Returns 1 when the operation must complete now. */
+static int park_refused(task_t *t)
+{
+    if (!t) {
+        task_done_now(0, TASK_ENOLOOP);
+        return 1;
+    }
+    if (t->state != TASK_RUNNING) {
+        task_done_now(0, -EINVAL);
+        return 1;
+    }
+    if (t->flags & TASK_F_CANCEL_PENDING) {
+        t->flags &= (uint8_t)~(TASK_F_CANCEL_PENDING | TASK_F_PENDING_INTERNAL);
+        task_done_now(0, -ECANCELED);
+        return 1;
+    }
+    return 0;
+}
+
 int task_park(const struct task_wait *w, void *on)
 {
     task_t *t = task_current();
-    if (!t)
-        return task_done_now(0, TASK_ENOLOOP);
     if (!w)
         return task_done_now(0, -EINVAL);
-    if (t->flags & TASK_F_CANCEL_PENDING) {
-        t->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
-        return task_done_now(0, -ECANCELED);
-    }
+    if (park_refused(t))
+        return TASK_OP_NOW;
     t->state = TASK_PARKED;
     t->wait = w;
     t->wait_on = on;
@@ -125,49 +148,56 @@ int task_wake(task_t *t, intptr_t value, int err)
 int task_yield(void)
 {
     task_t *t = task_current();
-    if (!t)
-        return task_done_now(0, TASK_ENOLOOP);
-    if (t->flags & TASK_F_CANCEL_PENDING) {
-        t->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
-        return task_done_now(0, -ECANCELED);
-    }
+    if (park_refused(t))
+        return TASK_OP_NOW;
     /* Parked on the ready queue itself: back of the line, no waker needed. */
     loop__ready(loop_current(), t);
     return TASK_OP_PARKED;
+}
+
+/* A cancellation that cannot be delivered now waits for the next park.  One
+ * from outside outranks one a group raised against its own owner. */
+static void cancel_later(task_t *t, int internal)
+{
+    if (!(t->flags & TASK_F_CANCEL_PENDING))
+        t->flags |= TASK_F_CANCEL_PENDING | (internal ? TASK_F_PENDING_INTERNAL : 0);
+    else if (!internal)
+        t->flags &= (uint8_t)~TASK_F_PENDING_INTERNAL;
+}
+
+void task__cancel(task_t *t, int internal)
+{
+    if (t->state >= TASK_DONE || (t->flags & TASK_F_CANCELLING))
+        return; /* finished, or a cancellation is already on its way in */
+    struct loop *l = loop_current();
+    if (l && l->trace.out)
+        trace_instant(&l->trace, "cancel", t, loop__now(l));
+    if (t->state == TASK_PARKED) {
+        if (t->wait->cancel) {
+            t->wait->cancel(t);
+        } else {
+            task_wake(t, 0, -ECANCELED);
+            t->flags |= TASK_F_CANCELLING;
+        }
+    } else if (t->state == TASK_READY && !(t->flags & TASK_F_WOKEN)) {
+        /* It yielded or never ran: deliver it at that very point. */
+        t->co->thrown = -ECANCELED;
+        t->flags |= TASK_F_CANCELLING;
+    } else {
+        /* Running, or woken with a result it already holds (a join's value;
+         * in stage 5 a lock or a queue item): undoing that could lose it, so
+         * the cancellation waits for its next park instead (trio's rule). */
+        cancel_later(t, internal);
+    }
 }
 
 int task_cancel(task_t *t)
 {
     if (!t)
         return -EINVAL;
-    if (t->cancels < UINT16_MAX)
-        t->cancels++;
-    struct loop *l = loop_current();
-    if (l && l->trace.out && t->state < TASK_DONE)
-        trace_instant(&l->trace, "cancel", t, loop__now(l));
-    switch (t->state) {
-    case TASK_PARKED:
-        if (t->wait->cancel)
-            t->wait->cancel(t);
-        else
-            task_wake(t, 0, -ECANCELED);
-        break;
-    case TASK_READY:
-        if (!(t->flags & TASK_F_WOKEN)) {
-            /* It yielded or never ran: deliver it at that very point. */
-            t->co->thrown = -ECANCELED;
-            break;
-        }
-        /* Its operation already completed (it holds the lock, the item, the
-         * result): undoing that could lose it, so the cancellation waits for
-         * its next park instead (trio's rule). */
-        t->flags |= TASK_F_CANCEL_PENDING;
-        break;
-    case TASK_RUNNING:
-        t->flags |= TASK_F_CANCEL_PENDING;
-        break;
-    default:
-        break; /* finished: nothing to do */
+    if (t->state < TASK_DONE) {
+        t->cancels++; /* counted so a group can tell an outer cancel from its own */
+        task__cancel(t, 0);
     }
     return 0;
 }
@@ -178,14 +208,16 @@ static int result_err(const task_t *t) { return t->co->error; }
 
 void task__free(task_t *t)
 {
-    if (t->groups) {
-        /* Children of a group in its frame still point at it. */
+    list_remove(&t->sibling);
+    list_remove(&t->link);
+    t->group = NULL;
+    if (!list_empty(&t->groups)) {
+        /* Children of a group in its frame still point there: the memory
+         * waits for the last of them (group.c frees it then). */
         t->flags |= TASK_F_FREE_LATER;
         return;
     }
     list_remove(&t->all);
-    list_remove(&t->sibling);
-    list_remove(&t->link);
     free(t);
 }
 
@@ -213,11 +245,8 @@ void task__finish(task_t *t, int r)
     t->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
     if (l->trace.out)
         trace_instant(&l->trace, r < 0 ? "done (error)" : "done", t, loop__now(l));
-    if (t->groups)
-        fprintf(l->opts.log,
-                "async: task '%s#%u' finished with %u task group(s) not joined: "
-                "call group_join in its CO_FINALLY; the children outlive it\n",
-                t->name, (unsigned)t->id, (unsigned)t->groups);
+    if (!list_empty(&t->groups))
+        group__owner_left(t);
     if (t->group) {
         group__child_done(t->group, t);
     } else if (t->joiner) {
@@ -226,7 +255,7 @@ void task__finish(task_t *t, int r)
         task_wake(j, t->co->val, result_err(t)); /* unparking clears t->joiner */
         task__free(t);
     } else if (t->flags & TASK_F_HANDLE_GONE) {
-        if (t->state == TASK_DONE && result_err(t))
+        if (t->state == TASK_DONE && result_err(t) && !(t->flags & TASK_F_RETRIEVED))
             task__report_lost(t);
         task__free(t);
     }
@@ -261,6 +290,7 @@ int task_join(task_t *t)
     if (t->state >= TASK_DONE) {
         intptr_t v = t->co->val;
         int err = result_err(t);
+        t->flags |= TASK_F_RETRIEVED | TASK_F_HANDLE_GONE;
         task__free(t);
         return task_done_now(v, err);
     }

@@ -50,6 +50,7 @@ struct task {
     struct list link;             /* in the ready queue, or on a wait list */
     struct list all;              /* in the loop's list of every task */
     struct list sibling;          /* in its group's list of children */
+    struct list groups;           /* the task groups it owns that are open */
     const char *name;
     const struct task_wait *wait; /* when PARKED: on what */
     void *wait_on;                /* ... and which one */
@@ -57,10 +58,9 @@ struct task {
     struct group *group;          /* the group that owns this task, if any */
     uint32_t id;
     uint32_t slot;                /* its index in its group (gather results) */
+    uint32_t cancels;             /* task_cancel calls from outside (wraps) */
     uint8_t state;                /* enum task_state */
     uint8_t flags;                /* TASK_F_* */
-    uint16_t groups;              /* task groups it owns that are not joined */
-    uint16_t cancels;             /* task_cancel calls received (saturating) */
 };
 
 enum {
@@ -68,7 +68,9 @@ enum {
     TASK_F_CANCEL_PENDING = 2, /* deliver -ECANCELED at the next park */
     TASK_F_HANDLE_GONE = 4,    /* joined or detached: free once done */
     TASK_F_RETRIEVED = 8,      /* its result reached someone */
-    TASK_F_FREE_LATER = 16,    /* freed when its open groups empty */
+    TASK_F_FREE_LATER = 16,    /* freed when the groups it owns are over */
+    TASK_F_PENDING_INTERNAL = 32, /* the pending cancel came from its own group */
+    TASK_F_CANCELLING = 64,    /* -ECANCELED is on its way in: cancel no more */
 };
 
 /* What an awaitable operation returns: it parked the current task (TASK_OP_PARKED), or it
@@ -165,8 +167,9 @@ int task_wake(task_t *t, intptr_t value, int err);
 /* Complete the current operation without parking: return this from an op. */
 int task_done_now(intptr_t value, int err);
 
-/* Used by the macros and the loop. */
+/* Used by the macros, the loop and groups. */
 int task__await(co_t *co, int op);
+void task__cancel(task_t *t, int internal);
 void task__finish(task_t *t, int r);
 void task__free(task_t *t);
 void task__report_lost(const task_t *t);

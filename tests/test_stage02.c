@@ -1300,9 +1300,9 @@ START_TEST(group_owner_without_join_is_reported)
     ck_assert_int_eq(RUN(NULL, &log, forget_main, struct forget_main), 0);
     /* the child outlives its owner (and is not cut short) */
     ck_assert_str_eq(evlog, "k0 joined4 k1 k2 k.end");
-    ck_assert_str_eq(log, "async: task 'forgetful#2' finished with 1 task group(s) not "
-                          "joined: call group_join in its CO_FINALLY; the children "
-                          "outlive it\n");
+    ck_assert_str_eq(log, "async: task 'forgetful#2' finished without joining its "
+                          "task group(s): call group_join in its CO_FINALLY; 1 running "
+                          "child(ren) outlive it\n");
     free(log);
 }
 END_TEST
