@@ -49,7 +49,7 @@ BUILD := $(if $(filter cc gcc,$(VARIANT)),build,build/$(VARIANT))
 # adds, which `make stageN run` and `make stageN bench` run (EX=name runs any
 # demo the stage has).  The first demo is the stage's main one: `make run`
 # runs the newest stage's.
-DEMOS_1 := numbers compare pipeline delegate driver handrolled
+DEMOS_1 := handrolled numbers compare pipeline delegate driver
 DEMOS_2 := interleave join_two gather_three cancel_worker supervise group_fail
 BENCH_1 := resume
 BENCH_2 := loop

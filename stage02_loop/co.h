@@ -26,9 +26,14 @@
  *
  * The rules the macros cannot enforce, stated once:
  *  1. Locals of the C function do not survive a yield: keep them in the frame.
- *     (gcc's -Wjump-misses-init, on in this course's build, catches many.)
- *  2. No `switch` of your own may contain a yield: its `case` labels and ours
- *     would mix.  Use if/else around yields.
+ *     gcc's -Wjump-misses-init (on in this course's build) catches a local
+ *     declared with an initializer after CO_BEGIN; one without an
+ *     initializer is never diagnosed, and what it holds after a resume
+ *     depends on the compiler and the optimisation level.
+ *  2. No `switch` of your own may contain a yield: the yield's `case` label
+ *     would belong to your switch, the resume could not reach it, and the
+ *     generator would silently end at CO_END's `default:` on the next resume.
+ *     Use if/else around yields.
  *  3. At most one yield per source line: the line number is the resume point.
  *  4. The body runs between CO_BEGIN and CO_END, which must both appear once.
  *

@@ -2,9 +2,11 @@
  * loop.h - the event loop: a FIFO of ready tasks and a run step.
  *
  * One iteration runs the tasks that were ready when it began, each for one
- * step (until it parks, yields or finishes).  A task made ready during the
- * iteration waits for the next one, so a task that keeps yielding cannot
- * starve the others (and, from stage 3 on, cannot starve I/O either).
+ * step (until it parks, yields or finishes).  The FIFO order alone keeps a
+ * task that keeps yielding from starving the others; running only the tasks
+ * ready at the start makes every iteration end, so that from stage 3 on the
+ * loop polls for I/O between iterations even while some task yields in a
+ * tight loop.
  */
 #ifndef LOOP_H
 #define LOOP_H

@@ -38,7 +38,7 @@ enum task_state {
 
 /* What a parked task waits on: one static description per kind of wait. */
 struct task_wait {
-    const char *what;                /* "join", "yield", ... for the task dump */
+    const char *what;                /* "join", "group", ... for the task dump */
     void (*unpark)(task_t *t);       /* take t off whatever it is parked on */
     void (*cancel)(task_t *t);       /* optional: replaces the default cancel,
                                         which wakes t with -ECANCELED */

@@ -51,9 +51,12 @@ static int main_task(co_t *co)
 {
     struct main_frame *f = (struct main_frame *)co;
     CO_BEGIN(co);
+    /* task_spawn is what TASK_SPAWN expands to; called directly it lets each
+     * task have its own name, which the dump and the trace lanes show. */
     for (f->i = 0; f->i < 3; f->i++)
-        f->tasks[f->i] = TASK_SPAWN(counter, struct counter, .name = names[f->i],
-                                    .steps = steps[f->i]);
+        f->tasks[f->i] = task_spawn(counter,
+                                    &(struct counter){.name = names[f->i], .steps = steps[f->i]},
+                                    sizeof(struct counter), names[f->i]);
     /* Spawning only queues them: they start at the loop's next turn, which
      * is why this line comes out before any of theirs. */
     printf("main: spawned alpha, beta and gamma; none has run yet\n");
