@@ -61,6 +61,23 @@ static void after_step(struct loop *l, task_t *t, uint64_t start, const char *fr
                 (double)l->opts.slow_ns / 1e6, from, to);
 }
 
+/* A task whose body finished while it was still queued or parked had called
+ * an operation outside AWAIT, which queued it without yielding.  Take it off
+ * again, or a finished task would stay on the queue. */
+static void unqueue_finished(struct loop *l, task_t *t)
+{
+    if (t->state == TASK_READY) {
+        list_remove(&t->link);
+        l->nready--;
+    } else if (t->state == TASK_PARKED && t->wait->unpark) {
+        t->wait->unpark(t);
+    }
+    fprintf(l->opts.log,
+            "async: task '%s#%u' finished while still %s: an operation was "
+            "called outside AWAIT\n",
+            t->name, (unsigned)t->id, task_state_name(t->state));
+}
+
 static void run_step(struct loop *l, task_t *t)
 {
     int timed = l->trace.out || l->opts.slow_ns;
@@ -84,6 +101,8 @@ static void run_step(struct loop *l, task_t *t)
     if (timed)
         after_step(l, t, start, from);
     if (r != CO_YIELDED) {
+        if (t->state != TASK_RUNNING)
+            unqueue_finished(l, t);
         task__finish(t, r);
     } else if (t->state == TASK_RUNNING) {
         /* It yielded without parking anywhere: nothing would ever wake it.
