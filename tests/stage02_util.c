@@ -1,0 +1,217 @@
+/*
+ * stage02_util.c - the helpers and coroutines the stage-2 test files share
+ * (declared, with their frames, in stage02_util.h).
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stage02_util.h"
+
+/* ---- the event log ------------------------------------------------------ */
+
+char evlog[4096];
+
+void ev(const char *fmt, ...)
+{
+    size_t n = strlen(evlog);
+    if (n > 0 && n + 1 < sizeof evlog)
+        evlog[n++] = ' ';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(evlog + n, sizeof evlog - n, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- a wait of the tests' own: a gate tasks park on ------------------- */
+
+struct gate G;
+
+static void gate_unpark(task_t *t)
+{
+    list_remove(&t->link);
+    ((struct gate *)t->wait_on)->n--;
+}
+
+static void gate_describe(const task_t *t, FILE *out)
+{
+    fprintf(out, "with %d waiter(s)", ((const struct gate *)t->wait_on)->n);
+}
+
+static const struct task_wait gate_wait = {
+    .what = "gate", .unpark = gate_unpark, .describe = gate_describe};
+
+int gate_pass(struct gate *g)
+{
+    int r = task_park(&gate_wait, g);
+    if (r == TASK_OP_PARKED) {
+        list_append(&g->waiters, &task_current()->link);
+        g->n++;
+    }
+    return r;
+}
+
+int gate_open_one(struct gate *g, intptr_t value, int err)
+{
+    if (list_empty(&g->waiters))
+        return 0;
+    return task_wake(list_entry(g->waiters.next, task_t, link), value, err) == 0;
+}
+
+/* ---- running a program with the loop's log captured --------------------- */
+
+FILE *cap_open(struct capture *c)
+{
+    c->buf = NULL;
+    c->len = 0;
+    c->f = open_memstream(&c->buf, &c->len);
+    ck_assert_ptr_nonnull(c->f);
+    return c->f;
+}
+
+char *cap_close(struct capture *c)
+{
+    fclose(c->f);
+    return c->buf;
+}
+
+int run_opts(struct loop_opts *o, co_fn fn, const void *frame, size_t size,
+             intptr_t *result, char **log)
+{
+    struct capture c;
+    o->log = cap_open(&c);
+    int rc = loop_run_opts(o, fn, frame, size, result);
+    *log = cap_close(&c);
+    return rc;
+}
+
+int run_logged(co_fn fn, const void *frame, size_t size, intptr_t *result, char **log)
+{
+    struct loop_opts o = {0};
+    return run_opts(&o, fn, frame, size, result, log);
+}
+
+int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void setup(void)
+{
+    evlog[0] = '\0';
+    list_init(&G.waiters);
+    G.n = 0;
+    /* The environment must not change what the loop does in these tests. */
+    unsetenv("ASYNC_TRACE");
+    unsetenv("ASYNC_DEBUG");
+    unsetenv("ASYNC_SLOW_MS");
+}
+
+static void teardown(void) {}
+
+TCase *new_case(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+/* ---- coroutines many tests share ---------------------------------------- */
+
+/* Each is described, with its frame, in stage02_util.h. */
+
+int ret_fn(co_t *co)
+{
+    struct ret *f = (struct ret *)co;
+    CO_BEGIN(co);
+    for (f->i = 0; f->i < f->yields; f->i++)
+        AWAIT(task_yield());
+    if (f->err)
+        CO_RAISE(f->err);
+    CO_RETURN(f->v);
+    CO_END;
+}
+
+int stepper(co_t *co)
+{
+    struct stepper *f = (struct stepper *)co;
+    CO_BEGIN(co);
+    for (f->i = 0; f->i < f->turns; f->i++) {
+        ev("%s%d", f->name, f->i);
+        AWAIT(task_yield());
+    }
+    ev("%s.end", f->name);
+    if (f->err)
+        CO_RAISE(f->err);
+    CO_RETURN(f->value);
+    CO_FINALLY
+    if (CO_ERROR)
+        ev("%s.fin%d", f->name, CO_ERROR);
+    CO_END;
+}
+
+int sleeper(co_t *co)
+{
+    struct sleeper *f = (struct sleeper *)co;
+    CO_BEGIN(co);
+    ev("%s.park", f->name);
+    if (f->catch_it) {
+        AWAIT_CATCH(gate_pass(&G), f->err);
+        ev("%s.caught%d", f->name, f->err);
+        CO_RETURN(f->ret);
+    }
+    AWAIT(gate_pass(&G));
+    ev("%s.woke%ld", f->name, (long)CO_VALUE);
+    CO_RETURN(CO_VALUE);
+    CO_FINALLY
+    if (CO_ERROR)
+        ev("%s.fin%d", f->name, CO_ERROR);
+    CO_END;
+}
+
+int ticker(co_t *co)
+{
+    struct ticker *f = (struct ticker *)co;
+    CO_BEGIN(co);
+    for (f->i = 0; f->i < f->ticks; f->i++) {
+        ev("|");
+        AWAIT(task_yield());
+    }
+    CO_END;
+}
+
+int joiner(co_t *co)
+{
+    struct joiner *f = (struct joiner *)co;
+    CO_BEGIN(co);
+    AWAIT(task_join(f->target));
+    CO_RETURN(CO_VALUE + 1);
+    CO_END;
+}
+
+int grumpy(co_t *co)
+{
+    struct grumpy *f = (struct grumpy *)co;
+    CO_BEGIN(co);
+    AWAIT_CATCH(gate_pass(&G), f->err);
+    ev("grumpy%d", f->err);
+    CO_RAISE(-EPIPE);
+    CO_END;
+}
+
+/* ---- the slow-step warning ---------------------------------------------- */
+
+uint64_t fake_clock(void *ctx)
+{
+    uint64_t *c = ctx;
+    uint64_t step = c[1];
+    return c[0] += step; /* every read of the clock advances it by c[1] */
+}
