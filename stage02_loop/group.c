@@ -45,8 +45,8 @@ void group_cancel(group_t *g)
 static int owner_joining(const group_t *g);
 
 /* The first failure: cancel everyone else, and the owner too unless it is
- * already waiting in group_join.  The owner's cancel is the group's own
- * (internal), so it is not mistaken for one from outside. */
+ * already waiting in group_join.  The owner's cancel is this group's own, so
+ * this group does not mistake it for one from outside (any other does). */
 static void group_fail(group_t *g, const task_t *child, int err)
 {
     g->first_err = err;
@@ -54,7 +54,7 @@ static void group_fail(group_t *g, const task_t *child, int err)
     g->first_id = child->id;
     group_cancel(g);
     if (g->owner && !owner_joining(g))
-        task__cancel(g->owner, 1);
+        task__cancel(g->owner, g);
 }
 
 static void adopt(group_t *g, task_t *t)
@@ -123,10 +123,14 @@ static int group_end(group_t *g, int owner_gone)
 }
 
 /* Cancelling a joining owner must not let it leave while children run:
- * cancel them and keep waiting.  group_result reports the cancel at the end. */
+ * cancel them and keep waiting.  The cancel is from outside this group, which
+ * never cancels an owner that is joining it (it may come from another group
+ * of the same owner), and group_result reports it at the end. */
 static void group_owner_cancelled(task_t *owner)
 {
-    group_cancel(owner->wait_on);
+    group_t *g = owner->wait_on;
+    g->cancelled_outside = 1;
+    group_cancel(g);
 }
 
 static void group_describe(const task_t *owner, FILE *out)
@@ -198,18 +202,21 @@ int group_join(group_t *g, int body_err)
         return task_done_now(0, TASK_ENOLOOP);
     if (!g || self != g->owner || g->joined)
         return task_done_now(0, -EINVAL);
-    /* A cancellation waiting for this task is taken by the group: the
-     * children are cancelled and waited for, and one from outside is what
-     * the owner will see at the end. */
-    if (self->flags & TASK_F_CANCEL_PENDING) {
-        if (!(self->flags & TASK_F_PENDING_INTERNAL))
-            g->cancelled_outside = 1;
-        self->flags &= (uint8_t)~(TASK_F_CANCEL_PENDING | TASK_F_PENDING_INTERNAL);
-        group_cancel(g);
-    }
     g->body_err = body_err;
     if (body_err)
         group_cancel(g);
+    /* A cancellation waiting for this task is taken by the group: the
+     * children are cancelled and waited for, and one not raised by this
+     * group is what the owner sees at the end.  It is taken after the cancel
+     * above and in a loop, because cancelling a child can come back as a
+     * cancel of this task (a child gathering its own owner). */
+    while (self->flags & TASK_F_CANCEL_PENDING) {
+        if (self->cancel_group != g)
+            g->cancelled_outside = 1;
+        self->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
+        self->cancel_group = NULL;
+        group_cancel(g);
+    }
     if (g->nrunning == 0)
         return task_done_now(0, group_end(g, 0));
     return task_park(&group_wait, g);

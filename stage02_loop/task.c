@@ -107,7 +107,8 @@ static int park_refused(task_t *t)
         return 1;
     }
     if (t->flags & TASK_F_CANCEL_PENDING) {
-        t->flags &= (uint8_t)~(TASK_F_CANCEL_PENDING | TASK_F_PENDING_INTERNAL);
+        t->flags &= (uint8_t)~TASK_F_CANCEL_PENDING;
+        t->cancel_group = NULL;
         task_done_now(0, -ECANCELED);
         return 1;
     }
@@ -156,16 +157,20 @@ int task_yield(void)
 }
 
 /* A cancellation that cannot be delivered now waits for the next park.  One
- * from outside outranks one a group raised against its own owner. */
-static void cancel_later(task_t *t, int internal)
+ * from outside outranks one a group raised against its own owner, and the
+ * group that raised one is remembered: to any other group it is from outside. */
+static void cancel_later(task_t *t, struct group *by)
 {
-    if (!(t->flags & TASK_F_CANCEL_PENDING))
-        t->flags |= TASK_F_CANCEL_PENDING | (internal ? TASK_F_PENDING_INTERNAL : 0);
-    else if (!internal)
-        t->flags &= (uint8_t)~TASK_F_PENDING_INTERNAL;
+    if (!(t->flags & TASK_F_CANCEL_PENDING)) {
+        t->flags |= TASK_F_CANCEL_PENDING;
+        t->cancel_group = by;
+    } else if (!by) {
+        t->cancel_group = NULL;
+    }
 }
 
-void task__cancel(task_t *t, int internal)
+/* `by` is the group cancelling its own owner, or NULL for task_cancel. */
+void task__cancel(task_t *t, struct group *by)
 {
     if (t->state >= TASK_DONE || (t->flags & TASK_F_CANCELLING))
         return; /* finished, or a cancellation is already on its way in */
@@ -187,7 +192,7 @@ void task__cancel(task_t *t, int internal)
         /* Running, or woken with a result it already holds (a join's value;
          * in stage 5 a lock or a queue item): undoing that could lose it, so
          * the cancellation waits for its next park instead (trio's rule). */
-        cancel_later(t, internal);
+        cancel_later(t, by);
     }
 }
 
@@ -197,7 +202,7 @@ int task_cancel(task_t *t)
         return -EINVAL;
     if (t->state < TASK_DONE) {
         t->cancels++; /* counted so a group can tell an outer cancel from its own */
-        task__cancel(t, 0);
+        task__cancel(t, NULL);
     }
     return 0;
 }

@@ -56,6 +56,8 @@ struct task {
     void *wait_on;                /* ... and which one */
     task_t *joiner;               /* the task parked in task_join on this one */
     struct group *group;          /* the group that owns this task, if any */
+    struct group *cancel_group;   /* a pending cancel raised by this group of
+                                     its own (NULL: one from outside) */
     uint32_t id;
     uint32_t slot;                /* its index in its group (gather results) */
     uint32_t cancels;             /* task_cancel calls from outside (wraps) */
@@ -69,8 +71,7 @@ enum {
     TASK_F_HANDLE_GONE = 4,    /* joined or detached: free once done */
     TASK_F_RETRIEVED = 8,      /* its result reached someone */
     TASK_F_FREE_LATER = 16,    /* freed when the groups it owns are over */
-    TASK_F_PENDING_INTERNAL = 32, /* the pending cancel came from its own group */
-    TASK_F_CANCELLING = 64,    /* -ECANCELED is on its way in: cancel no more */
+    TASK_F_CANCELLING = 32,    /* -ECANCELED is on its way in: cancel no more */
 };
 
 /* What an awaitable operation returns: it parked the current task (TASK_OP_PARKED), or it
@@ -169,7 +170,7 @@ int task_done_now(intptr_t value, int err);
 
 /* Used by the macros, the loop and groups. */
 int task__await(co_t *co, int op);
-void task__cancel(task_t *t, int internal);
+void task__cancel(task_t *t, struct group *by);
 void task__finish(task_t *t, int r);
 void task__free(task_t *t);
 void task__report_lost(const task_t *t);

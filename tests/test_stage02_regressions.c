@@ -865,6 +865,130 @@ END_TEST
 
 /* ===== the test cases =================================================== */
 
+/* Found by the model fuzz: a group's first failure cancels its owner, but an
+ * owner parked in the join of another group of its own (a nested group in
+ * an AWAIT_CO sub-coroutine, or a gather) once had that join absorb the
+ * cancel and return 0, and its body ran on.  The inner join must raise
+ * -ECANCELED, and the outer group then raises the child's error. */
+struct xkid { co_t co; int turns, i, err; };
+static int xkid(co_t *co)
+{
+    struct xkid *f = (struct xkid *)co;
+    CO_BEGIN(co);
+    for (f->i = 0; f->i < f->turns; f->i++)
+        AWAIT(task_yield());
+    if (f->err)
+        CO_RAISE(f->err);
+    CO_RETURN(1);
+    CO_END;
+}
+
+struct xinner { co_t co; group_t g; int jerr; };
+static int xinner(co_t *co)
+{
+    struct xinner *f = (struct xinner *)co;
+    CO_BEGIN(co);
+    group_init(&f->g);
+    GROUP_SPAWN(&f->g, xkid, struct xkid, .turns = 10);
+    CO_FINALLY
+    AWAIT_CATCH(group_join(&f->g, CO_ERROR), f->jerr); /* parked here when the outer fails */
+    ev("inner%d", f->jerr);
+    if (f->jerr)
+        CO_ERROR = f->jerr;
+    CO_END;
+}
+
+struct xgath { co_t co; group_t g; task_t *t[1]; intptr_t res[1]; int err; };
+static int xgath(co_t *co)
+{
+    struct xgath *f = (struct xgath *)co;
+    CO_BEGIN(co);
+    f->res[0] = -1;
+    f->t[0] = TASK_SPAWN(xkid, struct xkid, .turns = 10);
+    AWAIT_CATCH(group_gather(&f->g, f->t, 1, f->res), f->err); /* parked here */
+    ev("gather%d res%ld", f->err, (long)f->res[0]);
+    if (f->err)
+        CO_RAISE(f->err);
+    CO_END;
+}
+
+struct xowner { co_t co; int how; group_t g; struct xinner in; struct xgath ga; int err; };
+static int xowner(co_t *co)
+{
+    struct xowner *f = (struct xowner *)co;
+    CO_BEGIN(co);
+    group_init(&f->g);
+    GROUP_SPAWN(&f->g, xkid, struct xkid, .turns = 1, .err = -EIO); /* fails at its 2nd turn */
+    if (f->how == 0)
+        AWAIT_CO_CATCH(&f->in.co, xinner, f->err);
+    else
+        AWAIT_CO_CATCH(&f->ga.co, xgath, f->err);
+    ev("body%d", f->err);
+    if (f->err)
+        CO_RAISE(f->err);
+    CO_FINALLY
+    AWAIT(group_join(&f->g, CO_ERROR));
+    CO_END;
+}
+
+START_TEST(bug_group_failure_reaches_owner_in_another_join)
+{
+    char *log;
+    ck_assert_int_eq(RUN(NULL, &log, xowner, struct xowner, .how = 0), -EIO);
+    ck_assert_str_eq(evlog, "inner-125 body-125");
+    ck_assert_str_eq(log, "");
+    free(log);
+    evlog[0] = '\0';
+    ck_assert_int_eq(RUN(NULL, &log, xowner, struct xowner, .how = 1), -EIO);
+    ck_assert_str_eq(evlog, "gather-125 res-1 body-125");
+    ck_assert_str_eq(log, "");
+    free(log);
+}
+END_TEST
+
+/* Found by the model fuzz: a child that gathers its own group's owner.  When
+ * the owner fails, group_join cancels the child, whose gather cancels the
+ * owner, running inside group_join; that pending cancel once made the join
+ * return at once with the child still running.  The join must wait: the two
+ * wait for each other, which the loop reports as a deadlock. */
+struct ykid { co_t co; task_t **owner; group_t g; task_t *t[1]; intptr_t res[1]; int err; };
+static int ykid(co_t *co)
+{
+    struct ykid *f = (struct ykid *)co;
+    CO_BEGIN(co);
+    f->t[0] = *f->owner;
+    AWAIT_CATCH(group_gather(&f->g, f->t, 1, f->res), f->err);
+    ev("kid%d", f->err);
+    CO_END;
+}
+
+struct yowner { co_t co; task_t *self; group_t g; int jerr; };
+static int yowner(co_t *co)
+{
+    struct yowner *f = (struct yowner *)co;
+    CO_BEGIN(co);
+    f->self = task_current();
+    group_init(&f->g);
+    GROUP_SPAWN(&f->g, ykid, struct ykid, .owner = &f->self);
+    AWAIT(task_yield()); /* the kid is parked in its gather of us now */
+    CO_RAISE(-EIO);
+    CO_FINALLY
+    AWAIT_CATCH(group_join(&f->g, CO_ERROR), f->jerr);
+    ev("owner%d running%zu", f->jerr, f->g.nrunning);
+    CO_END;
+}
+
+START_TEST(bug_group_join_waits_when_its_cancel_comes_back)
+{
+    char *log;
+    ck_assert_int_eq(RUN(NULL, &log, yowner, struct yowner), -EDEADLK);
+    ck_assert_str_eq(evlog, ""); /* the join never returned early */
+    ck_assert_ptr_nonnull(strstr(log, "async: deadlock: 2 task(s) parked"));
+    ck_assert_ptr_null(strstr(log, "without joining"));
+    free(log);
+}
+END_TEST
+
 void stage02_add_regressions(Suite *s)
 {
     /* Regressions: each was a core bug, each asserts the documented
@@ -892,4 +1016,6 @@ void stage02_add_regressions(Suite *s)
     tcase_add_test(tc, bug_operation_twice_in_one_step);
     tcase_add_test(tc, bug_bad_yield_survives_a_cancel);
     tcase_add_test(tc, bug_operation_twice_then_raise);
+    tcase_add_test(tc, bug_group_failure_reaches_owner_in_another_join);
+    tcase_add_test(tc, bug_group_join_waits_when_its_cancel_comes_back);
 }
