@@ -24,6 +24,7 @@ void stage02_add_loop(Suite *s);        /* test_stage02_loop.c */
 void stage02_add_groups(Suite *s);      /* test_stage02_groups.c */
 void stage02_add_seeing(Suite *s);      /* test_stage02_seeing.c */
 void stage02_add_regressions(Suite *s); /* test_stage02_regressions.c */
+void stage02_add_model(Suite *s);       /* test_stage02_model.c */
 
 /* A tcase named `name`, with the fixture that empties evlog and G, added
  * to s. */

@@ -18,6 +18,7 @@
  *     test_stage02_groups.c       group, gather
  *     test_stage02_seeing.c       reports, trace, misc
  *     test_stage02_regressions.c  regressions
+ *     test_stage02_model.c        model (a model-based fuzz of the scheduler)
  * and stage02_util.h/.c hold what they share: ev() and evlog, the gate G,
  * RUN() and the log capture, new_case(), and the shared coroutines.
  */
@@ -32,5 +33,6 @@ Suite *stage02_suite(void)
     stage02_add_groups(s);
     stage02_add_seeing(s);
     stage02_add_regressions(s);
+    stage02_add_model(s);
     return s;
 }
