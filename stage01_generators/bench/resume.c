@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "co.h"
 
 #ifndef BENCH_DIR
@@ -92,69 +93,20 @@ static void loop_call(long n)
     sink = sum;
 }
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static double ns_per_op(void (*loop)(long), double best)
 {
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
     loop(OPS);
-    double ns = (now_ns() - t0) / OPS;
+    double ns = (bench_now_ns() - t0) / OPS;
     return ns < best ? ns : best;
 }
 
-static int on_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    char buf[4096];
-    while (path && *path) {
-        size_t len = strcspn(path, ":");
-        if (len > 0 && len + strlen(name) + 2 <= sizeof buf) {
-            snprintf(buf, sizeof buf, "%.*s/%s", (int)len, path, name);
-            if (access(buf, X_OK) == 0)
-                return 1;
-        }
-        path += len + (path[len] == ':');
-    }
-    return 0;
-}
-
-/* Total instructions of `self --count n --only what` under callgrind, or -1. */
-static double callgrind_total(const char *self, const char *what, long n)
-{
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "valgrind --tool=callgrind --callgrind-out-file=/dev/null '%s' --count %ld --only %s 2>&1",
-             self, n, what);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    char line[512];
-    double total = -1;
-    while (fgets(line, sizeof line, p)) {
-        char *at = strstr(line, "Collected :");
-        if (!at)
-            at = strstr(line, "refs:");
-        if (!at)
-            continue;
-        double x = 0; /* "1,234,567": skip the commas */
-        for (char *c = strchr(at, ':') + 1; *c && *c != '\n'; c++)
-            if (*c >= '0' && *c <= '9')
-                x = x * 10 + (*c - '0');
-        total = x;
-    }
-    return pclose(p) == 0 ? total : -1;
-}
-
+/* Instructions per operation of `self --only what --count N`, or -1. */
 static double instr_per_op(const char *self, const char *what)
 {
-    double a = callgrind_total(self, what, CG_SMALL);
-    double b = callgrind_total(self, what, CG_LARGE);
-    return a < 0 || b < 0 ? -1 : (b - a) / (CG_LARGE - CG_SMALL);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' --only %s --count", self, what);
+    return bench_callgrind_per_op(cmd, CG_SMALL, CG_LARGE);
 }
 
 /* ns per send from gen_send.py, or -1; `version` gets Python's version. */
@@ -182,18 +134,18 @@ static void row(const char *name, double ns, double instr)
 int main(int argc, char **argv)
 {
     /* Under callgrind: run one loop of the given length and nothing else. */
-    if (argc == 5 && strcmp(argv[1], "--count") == 0 && strcmp(argv[3], "--only") == 0) {
-        long n = atol(argv[2]);
-        if (strcmp(argv[4], "resume") == 0)
+    if (argc == 5 && strcmp(argv[1], "--only") == 0 && strcmp(argv[3], "--count") == 0) {
+        long n = atol(argv[4]);
+        if (strcmp(argv[2], "resume") == 0)
             loop_resume(n);
-        else if (strcmp(argv[4], "call") == 0)
+        else if (strcmp(argv[2], "call") == 0)
             loop_call(n);
         else
             return 2;
         return 0;
     }
     if (argc != 1) {
-        fprintf(stderr, "usage: %s [--count N --only resume|call]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--only resume|call --count N]\n", argv[0]);
         return 2;
     }
 
@@ -206,7 +158,7 @@ int main(int argc, char **argv)
 
     char pyver[32] = "";
     double py = -1;
-    if (!on_path("python3"))
+    if (!bench_have("python3"))
         printf("(python3 not on PATH: no Python figure)\n");
     else if (access(BENCH_DIR "/gen_send.py", R_OK) != 0)
         printf("(%s not found: run from the repository root)\n", BENCH_DIR "/gen_send.py");
@@ -214,7 +166,7 @@ int main(int argc, char **argv)
         printf("(gen_send.py failed: no Python figure)\n");
 
     double icall = -1, iresume = -1;
-    if (!on_path("valgrind"))
+    if (!bench_have("valgrind"))
         printf("(valgrind not on PATH: no instruction counts)\n");
     else if (!strchr(argv[0], '/') || strchr(argv[0], '\''))
         printf("(run me by a path without quotes for instruction counts)\n");

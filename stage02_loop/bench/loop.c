@@ -24,18 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "loop.h"
 
 #ifndef BENCH_DIR
 #define BENCH_DIR "stage02_loop/bench"
 #endif
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return bench_now_ns() / 1e9; }
 
 /* ---- (a) task switches -------------------------------------------------- */
 
@@ -211,13 +207,6 @@ struct peer {
     long mem_n;
 };
 
-static int have(const char *tool)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
-    return system(cmd) == 0;
-}
-
 static void run_asyncio(struct peer *p)
 {
     memset(p, 0, sizeof *p);
@@ -233,27 +222,6 @@ static void run_asyncio(struct peer *p)
         got += sscanf(line, "bytes_per_task %lf n=%ld", &p->bytes_per_task, &p->mem_n) == 2;
     }
     p->ok = pclose(in) == 0 && got == 4;
-}
-
-/* Total instructions of `self --switches n` under callgrind, or -1. */
-static double callgrind_total(const char *self, long n)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd,
-             "valgrind --tool=callgrind --callgrind-out-file=/dev/null %s --switches %ld 2>&1",
-             self, n);
-    FILE *in = popen(cmd, "r");
-    if (!in)
-        return -1;
-    char line[512];
-    double total = -1;
-    while (fgets(line, sizeof line, in)) {
-        const char *c = strstr(line, "Collected :");
-        if (c)
-            total = strtod(c + strlen("Collected :"), NULL);
-    }
-    pclose(in);
-    return total;
 }
 
 static const char *met(int ok) { return ok ? "met" : "NOT met"; }
@@ -295,7 +263,7 @@ int main(int argc, char **argv)
            m.finished, rc);
 
     double ipsw = -1;
-    if (have("valgrind")) {
+    if (bench_have("valgrind")) {
         char self[1024];
         ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
         if (len > 0)
@@ -303,9 +271,9 @@ int main(int argc, char **argv)
         else
             snprintf(self, sizeof self, "%s", argv[0]);
         const long n1 = 100000, n2 = 600000;
-        double i1 = callgrind_total(self, n1), i2 = callgrind_total(self, n2);
-        if (i1 > 0 && i2 > i1) {
-            ipsw = (i2 - i1) / (double)(n2 - n1);
+        char cmd[1100];
+        snprintf(cmd, sizeof cmd, "%s --switches", self);
+        if ((ipsw = bench_callgrind_per_op(cmd, n1, n2)) > 0) {
             printf("instructions per switch (callgrind, %ld and %ld switches): %.1f\n", n1, n2,
                    ipsw);
         } else {
@@ -316,7 +284,7 @@ int main(int argc, char **argv)
     }
 
     struct peer py = {0};
-    if (have("python3")) {
+    if (bench_have("python3")) {
         run_asyncio(&py);
         if (!py.ok)
             printf("asyncio: %s/asyncio_peer.py did not report all figures\n", BENCH_DIR);
