@@ -28,8 +28,6 @@ task_t *task_current(void)
     return l ? l->current : NULL;
 }
 
-void *task_frame(task_t *t) { return t->co; }
-
 task_t *task_spawn(co_fn fn, const void *frame, size_t size, const char *name)
 {
     struct loop *l = loop_current();

@@ -144,7 +144,6 @@ int task_cancel(task_t *t);
 void task_detach(task_t *t);
 
 task_t *task_current(void);
-void *task_frame(task_t *t);
 const char *task_state_name(int state);
 const char *task_strerror(int err);
 

@@ -870,26 +870,13 @@ END_TEST
  * an AWAIT_CO sub-coroutine, or a gather) once had that join absorb the
  * cancel and return 0, and its body ran on.  The inner join must raise
  * -ECANCELED, and the outer group then raises the child's error. */
-struct xkid { co_t co; int turns, i, err; };
-static int xkid(co_t *co)
-{
-    struct xkid *f = (struct xkid *)co;
-    CO_BEGIN(co);
-    for (f->i = 0; f->i < f->turns; f->i++)
-        AWAIT(task_yield());
-    if (f->err)
-        CO_RAISE(f->err);
-    CO_RETURN(1);
-    CO_END;
-}
-
 struct xinner { co_t co; group_t g; int jerr; };
 static int xinner(co_t *co)
 {
     struct xinner *f = (struct xinner *)co;
     CO_BEGIN(co);
     group_init(&f->g);
-    GROUP_SPAWN(&f->g, xkid, struct xkid, .turns = 10);
+    GROUP_SPAWN(&f->g, ret_fn, struct ret, .v = 1, .yields = 10);
     CO_FINALLY
     AWAIT_CATCH(group_join(&f->g, CO_ERROR), f->jerr); /* parked here when the outer fails */
     ev("inner%d", f->jerr);
@@ -904,7 +891,7 @@ static int xgath(co_t *co)
     struct xgath *f = (struct xgath *)co;
     CO_BEGIN(co);
     f->res[0] = -1;
-    f->t[0] = TASK_SPAWN(xkid, struct xkid, .turns = 10);
+    f->t[0] = TASK_SPAWN(ret_fn, struct ret, .v = 1, .yields = 10);
     AWAIT_CATCH(group_gather(&f->g, f->t, 1, f->res), f->err); /* parked here */
     ev("gather%d res%ld", f->err, (long)f->res[0]);
     if (f->err)
@@ -918,7 +905,7 @@ static int xowner(co_t *co)
     struct xowner *f = (struct xowner *)co;
     CO_BEGIN(co);
     group_init(&f->g);
-    GROUP_SPAWN(&f->g, xkid, struct xkid, .turns = 1, .err = -EIO); /* fails at its 2nd turn */
+    GROUP_SPAWN(&f->g, ret_fn, struct ret, .yields = 1, .err = -EIO); /* fails at its 2nd turn */
     if (f->how == 0)
         AWAIT_CO_CATCH(&f->in.co, xinner, f->err);
     else
