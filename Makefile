@@ -33,26 +33,36 @@ OPT := -O2 -g
 ifeq ($(SAN),1)
   OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 endif
-CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(CFLAGS)
+# From stage 3 on: the selector backend the loop uses unless ASYNC_SELECTOR
+# says otherwise at run time.
+SELECTOR ?= select
+ifeq ($(filter select poll epoll,$(SELECTOR)),)
+  $(error SELECTOR=$(SELECTOR): choose select, poll or epoll)
+endif
+CFLAGS_ALL := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(CFLAGS) \
+              $(if $(filter-out select,$(SELECTOR)),-DSEL_DEFAULT='"$(SELECTOR)"')
 LDFLAGS_ALL := $(filter -fsanitize=%,$(OPT)) $(LDFLAGS)
 LDLIBS_ALL := -lpthread $(LDLIBS)
 
 CHECK_FLAGS = $(shell pkg-config --cflags --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
 
-# gcc without sanitizers builds into build/stageN; any other variant into
-# build/<variant>/stageN, so objects built with different flags never mix.
-VARIANT := $(notdir $(firstword $(CC)))$(if $(filter 1,$(SAN)),-san)
+# gcc without sanitizers with the select backend builds into build/stageN;
+# any other variant into build/<variant>/stageN (build/gcc-san-epoll/...), so
+# objects built with different flags never mix.
+VARIANT := $(notdir $(firstword $(CC)))$(if $(filter 1,$(SAN)),-san)$(if $(filter-out select,$(SELECTOR)),-$(SELECTOR))
 BUILD := $(if $(filter cc gcc,$(VARIANT)),build,build/$(VARIANT))
 
 # Each stage directory is a complete snapshot, carrying the demos and
 # benchmarks of the stages before it; these lists name the ones each stage
 # adds, which `make stageN run` and `make stageN bench` run (EX=name runs any
-# demo the stage has).  The first demo is the stage's main one: `make run`
+# demo the stage has, ARGS="..." passes it arguments).  The first demo is the stage's main one: `make run`
 # runs the newest stage's.
 DEMOS_1 := handrolled numbers compare pipeline delegate driver
 DEMOS_2 := interleave join_two gather_three cancel_worker supervise group_fail
+DEMOS_3 := echo_server echo_client hello_http
 BENCH_1 := resume
 BENCH_2 := loop
+BENCH_3 := echo selectors
 demos_of = $(DEMOS_$(1))
 
 # ---- per-stage rules ------------------------------------------------------
@@ -99,7 +109,7 @@ test-$(1): $$(S$(1)_OUT)/tests/run_tests
 
 run-$(1): build-$(1)
 	@set -e; for d in $$(if $$(EX),$$(EX),$$(call demos_of,$(1))); do \
-	    echo "== $$(S$(1)_DIR)/examples/$$$$d.c"; $$(S$(1)_OUT)/examples/$$$$d; echo; done
+	    echo "== $$(S$(1)_DIR)/examples/$$$$d.c"; $$(S$(1)_OUT)/examples/$$$$d $$(ARGS); echo; done
 
 bench-$(1): $$(S$(1)_BENCH)
 	@set -e; for b in $$(BENCH_$(1)); do echo "== $$(S$(1)_OUT)/bench/$$$$b"; \
@@ -175,4 +185,5 @@ help:
 	@echo "  make checks            GUIDE.md quotes and carried-code drift only"
 	@echo "  make clean             remove build/"
 	@echo
-	@echo "Options: SAN=1 (AddressSanitizer + UBSan), CC=clang"
+	@echo "Options: SAN=1 (AddressSanitizer + UBSan), CC=clang, SELECTOR=select|poll|epoll"
+	@echo "         (the loop's default backend from stage 3 on; ASYNC_SELECTOR overrides it)"
