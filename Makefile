@@ -60,9 +60,11 @@ BUILD := $(if $(filter cc gcc,$(VARIANT)),build,build/$(VARIANT))
 DEMOS_1 := handrolled numbers compare pipeline delegate driver
 DEMOS_2 := interleave join_two gather_three cancel_worker supervise group_fail
 DEMOS_3 := echo_server echo_client hello_http
+DEMOS_4 := hello_later delayed_prints spawn_join idle_echo
 BENCH_1 := resume
 BENCH_2 := loop
 BENCH_3 := echo selectors
+BENCH_4 := timers
 demos_of = $(DEMOS_$(1))
 
 # ---- per-stage rules ------------------------------------------------------
