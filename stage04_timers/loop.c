@@ -31,12 +31,18 @@ static uint64_t monotonic_ns(void *ctx)
 uint64_t loop__now(struct loop *l) { return l->opts.clock(l->opts.clock_ctx); }
 
 /* Reading the clock costs little, but a loop with no timers switching tasks
- * in 20 ns would notice it: the time is read once per iteration, and only
- * when a timer or a task wants it. */
+ * in 20 ns would notice it: the time is read at most once per iteration, and
+ * only when a timer or a task wants it.  A loop that never needs the time
+ * never reads the clock at all. */
 uint64_t loop__time(struct loop *l)
 {
     if (l->now_stale) {
-        l->now = loop__now(l) - l->t0;
+        uint64_t raw = loop__now(l);
+        if (!l->t0_read) { /* the first look: this is time 0 */
+            l->t0 = raw;
+            l->t0_read = 1;
+        }
+        l->now = raw - l->t0;
         l->now_stale = 0;
     }
     return l->now;
@@ -270,7 +276,7 @@ int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
         l.opts = *opts;
     apply_defaults(&l.opts);
     timer_heap_init(&l.timers);
-    l.t0 = l.opts.virtual_clock ? 0 : loop__now(&l);
+    l.now_stale = !l.opts.virtual_clock;
     int rc = io_init(&l.io, l.opts.selector);
     if (rc < 0) {
         io_fini(&l.io);

@@ -57,9 +57,10 @@ struct loop {
     uint64_t steps;     /* task steps run: for statistics and benchmarks */
     struct io io;       /* the descriptors tasks wait on, and the selector */
     struct timer_heap timers; /* every pending deadline */
-    uint64_t now;       /* the loop's time in ns since it started, read once
-                           per iteration (see loop_time_ns) */
-    uint64_t t0;        /* opts.clock at the start */
+    uint64_t now;       /* the loop's time in ns, read at most once per
+                           iteration (see loop_time_ns) */
+    uint64_t t0;        /* opts.clock at the loop's time 0 */
+    int t0_read;
     int now_stale;      /* not read this iteration: no timer needed it */
     struct loop_opts opts;
     struct trace trace;
@@ -80,9 +81,11 @@ int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
 /* The loop running on this thread, or NULL. */
 struct loop *loop_current(void);
 
-/* The loop's clock (Python's loop.time()): time since loop_run began, as
- * read at the start of this iteration, so every task in one iteration sees
- * the same time.  0 outside a loop. */
+/* The loop's clock (Python's loop.time()), in ns or ms: the time as read at
+ * the start of this iteration, so every task in one iteration sees the same
+ * time.  It counts from 0, the first time anything asked for it - a task's
+ * first sleep, or main's first call here - and is 0 outside a loop.  With
+ * opts.virtual_clock it is virtual: 0 at the start, then each deadline. */
 uint64_t loop_time_ns(void);
 uint64_t loop_time_ms(void);
 
