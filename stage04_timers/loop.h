@@ -81,9 +81,9 @@ int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
 /* The loop running on this thread, or NULL. */
 struct loop *loop_current(void);
 
-/* The loop's clock (Python's loop.time()), in ns or ms: the time as read at
- * the start of this iteration, so every task in one iteration sees the same
- * time.  It counts from 0, the first time anything asked for it - a task's
+/* The loop's clock (Python's loop.time()), in ns or ms: read at most once
+ * per iteration, the first time something asks in it, so every task in one
+ * iteration sees the same time.  It counts from 0, the first time anything asked for it - a task's
  * first sleep, or main's first call here - and is 0 outside a loop.  With
  * opts.virtual_clock it is virtual: 0 at the start, then each deadline. */
 uint64_t loop_time_ns(void);
