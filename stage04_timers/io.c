@@ -187,13 +187,20 @@ int io__start(int fd, unsigned dir, const struct io_waiter *w)
     struct io_fd *f = fd >= 0 ? fd_entry(io, fd, 0) : NULL;
     if (f && (dir == SEL_READ ? f->rd.task : f->wr.task))
         return task_done_now(0, -EBUSY);
-    if (io->streak >= IO_BUDGET)
-        return io__park(fd, dir, w); /* see IO_BUDGET */
+    /* The last read came back short and the selector has not reported new
+     * data since: trying again would only earn EAGAIN, one wasted system
+     * call per request in a request/response protocol.  The selector still
+     * watches the descriptor, so parking loses nothing.  (libuv does the
+     * same.)  And past the budget, park even if the call could finish. */
+    if ((f && (f->drained & f->registered & dir)) || io->streak >= IO_BUDGET)
+        return io__park(fd, dir, w);
     struct io_waiter now = *w;
     intptr_t val = 0;
     int r = fd < 0 ? -EBADF : now.try_op(fd, &now, &val);
     if (r != -EAGAIN) {
         io->streak++;
+        if (f && now.drained)
+            f->drained |= dir;
         return task_done_now(r ? 0 : val, r);
     }
     return io__park(fd, dir, &now); /* keeps now.done: a partial send */
@@ -203,9 +210,12 @@ int io__start(int fd, unsigned dir, const struct io_waiter *w)
 
 static int wait_try(int fd, struct io_waiter *w, intptr_t *val)
 {
-    (void)fd;
     (void)w;
-    *val = 0; /* io_poll fills in the events that were ready */
+    /* poll reports a descriptor closed behind our back as ready (POLLNVAL);
+     * waiting for it must end in an error, not in "ready". */
+    if (fcntl(fd, F_GETFD) < 0)
+        return -errno;
+    *val = 0; /* retry fills in the events that were ready */
     return 0;
 }
 
@@ -221,9 +231,12 @@ int io_wait(int fd, unsigned events)
 static void retry(struct io *io, struct io_fd *f, struct io_waiter *w, unsigned events)
 {
     intptr_t val = 0;
+    w->drained = 0;
     int r = w->try_op(f->fd, w, &val);
     if (r == -EAGAIN)
         return; /* readiness can be spurious: stay parked */
+    if (w->drained)
+        f->drained |= events & (w == &f->rd ? SEL_READ : SEL_WRITE);
     if (w->try_op == wait_try)
         val = (intptr_t)events;
     int owns = w->owns_fd && r < 0;
@@ -245,6 +258,7 @@ void io_forget(int fd)
     if (f->wr.task)
         task_wake(f->wr.task, 0, -EBADF);
     watch(io, f, 0);
+    f->drained = 0;
 }
 
 static void dispatch(struct io *io, struct sel_event ev)
@@ -253,6 +267,7 @@ static void dispatch(struct io *io, struct sel_event ev)
     if (!f)
         return;
     unsigned waited = wanted(f);
+    f->drained &= ~ev.events; /* there is something to read again */
     if ((ev.events & SEL_READ) && f->rd.task)
         retry(io, f, &f->rd, ev.events);
     if ((ev.events & SEL_WRITE) && f->wr.task)

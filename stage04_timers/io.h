@@ -39,6 +39,8 @@ struct io_waiter {
     int fd;
     int owns_fd;      /* close fd if the operation fails or is cancelled
                          (sock_connect's new socket) */
+    int drained;      /* set by a try that found the descriptor empty for
+                         now (a short read): see io_fd.drained */
     void *buf;        /* the operation's arguments and progress */
     size_t len, done;
 };
@@ -47,6 +49,9 @@ struct io_waiter {
 struct io_fd {
     int fd;
     unsigned registered;     /* the events the selector watches now */
+    unsigned drained;        /* directions a try left empty (a short read):
+                                the next operation parks without trying,
+                                until the selector reports them ready */
     struct io_waiter rd, wr; /* who waits to read, who waits to write */
 };
 

@@ -28,13 +28,16 @@ int scope_open_at(struct scope *s, enum scope_kind kind, uint64_t deadline_ns)
     task_t *t = task_current();
     if (!t)
         return TASK_ENOLOOP;
-    if (s->open && s->task == t) {
-        for (const struct scope *o = t->scope; o; o = o->outer)
-            if (o == s)
-                return -EBUSY;
-    }
+    if (s->open)
+        return -EBUSY; /* open here or in another task: closing clears it */
     s->timer.index = TIMER_IDLE;
-    if (deadline_ns != UINT64_MAX) {
+    s->expired = 0;
+    /* A deadline already passed needs no timer: the scope is expired from
+     * the start, and the very next await fails (even one that could
+     * complete at once). */
+    if (deadline_ns <= loop_time_ns())
+        s->expired = 1;
+    else if (deadline_ns != UINT64_MAX) {
         int r = timer_start(&s->timer, deadline_ns, scope_fire);
         if (r < 0)
             return r;
@@ -44,7 +47,6 @@ int scope_open_at(struct scope *s, enum scope_kind kind, uint64_t deadline_ns)
     s->cancel_reqs = t->cancel_reqs;
     s->kind = (uint8_t)kind;
     s->open = 1;
-    s->expired = 0;
     s->caught = 0;
     t->scope = s;
     return 0;
@@ -73,7 +75,15 @@ int scope_reset(struct scope *s, uint64_t ms)
 {
     if (!s->open)
         return -EINVAL;
-    return timer_start(&s->timer, after(ms), scope_fire);
+    if (s->expired)
+        return 0; /* as in trio, a later deadline does not undo a cancel */
+    uint64_t when = after(ms);
+    if (when <= loop_time_ns()) {
+        timer_stop(&s->timer);
+        scope_fire(&s->timer); /* due already: expire it now */
+        return 0;
+    }
+    return timer_start(&s->timer, when, scope_fire);
 }
 
 int scope__cancelled(const struct scope *s)

@@ -69,7 +69,9 @@ int scope_open_at(struct scope *s, enum scope_kind kind, uint64_t deadline_ns);
  * first; closing an outer one closes those inside it too. */
 int scope_close(struct scope *s, int err);
 
-/* Move the deadline (an idle timeout restarted by each new line, say). */
+/* Move the deadline to `ms` from now (an idle timeout restarted by each new
+ * line, say).  A scope that has already expired stays expired, as in trio.
+ * Returns 0, -EINVAL if s is not open, or -ENOMEM. */
 int scope_reset(struct scope *s, uint64_t ms);
 
 /* Used by the task layer: is an open scope of this chain expired? */

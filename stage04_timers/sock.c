@@ -224,6 +224,8 @@ static int recv_try(int fd, struct io_waiter *w, intptr_t *val)
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    /* Fewer bytes than asked for: the socket is empty for now (see io__start). */
+    w->drained = n > 0 && (size_t)n < w->len;
     *val = (intptr_t)n;
     return 0;
 }
