@@ -90,7 +90,8 @@ static int sel_wait(struct selector *s, int64_t timeout_ns, struct sel_event *re
     fd_set rd = s->rd, wr = s->wr;
     struct timeval tv, *tvp = NULL;
     if (timeout_ns >= 0) {
-        int64_t us = (timeout_ns + 999) / 1000; /* round up: see sel_timeout_ms */
+        /* Round up (see sel_timeout_ms), without overflowing near INT64_MAX. */
+        int64_t us = timeout_ns / 1000 + (timeout_ns % 1000 != 0);
         tv.tv_sec = (time_t)(us / 1000000);
         tv.tv_usec = (suseconds_t)(us % 1000000);
         tvp = &tv;

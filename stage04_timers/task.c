@@ -323,6 +323,10 @@ int task_join(task_t *t)
         return task_done_now(0, -EDEADLK);
     if (t->joiner || t->group)
         return task_done_now(0, -EBUSY);
+    /* Inside an expired scope even a join that could finish at once fails;
+     * the result stays with t, to be joined later. */
+    if (self->scope && scope__cancelled(self->scope))
+        return task_park(&join_wait, t);
     if (t->state >= TASK_DONE) {
         intptr_t v = t->co->val;
         int err = result_err(t);
