@@ -63,7 +63,7 @@ DEMOS_3 := echo_server echo_client hello_http
 DEMOS_4 := hello_later delayed_prints spawn_join idle_echo
 BENCH_1 := resume
 BENCH_2 := loop
-BENCH_3 := echo selectors
+BENCH_3 := echo selectors c10k
 BENCH_4 := timers
 demos_of = $(DEMOS_$(1))
 
