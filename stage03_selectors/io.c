@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,8 +55,8 @@ static struct io_fd *fd_entry(struct io *io, int fd, int create)
         return NULL;
     if (fd >= io->nfds) {
         int want = io->nfds ? io->nfds : 64;
-        while (want <= fd)
-            want *= 2;
+        while (want <= fd) /* descriptors may pass 2^30: never overflow */
+            want = want <= INT_MAX / 2 ? want * 2 : fd + 1;
         struct io_fd **p = realloc(io->fds, (size_t)want * sizeof *p);
         if (!p)
             return NULL;
@@ -165,8 +166,10 @@ int io__park(int fd, unsigned dir, const struct io_waiter *w)
     if (r < 0)
         return task_done_now(0, r);
     r = task_park(&io_wait_kind, slot);
-    if (r != TASK_OP_PARKED)
-        return r; /* a pending cancellation, delivered instead */
+    if (r != TASK_OP_PARKED) { /* a pending cancellation, delivered instead */
+        watch(io, f, wanted(f)); /* so take back the registration */
+        return r;
+    }
     *slot = *w;
     slot->task = t;
     slot->fd = fd;

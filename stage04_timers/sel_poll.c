@@ -8,6 +8,7 @@
  * remove by moving the last slot into the hole.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 
@@ -51,8 +52,8 @@ static int reserve(struct selector *s, int fd)
 {
     if (fd >= s->nslot) {
         int want = s->nslot ? s->nslot : 64;
-        while (want <= fd)
-            want *= 2;
+        while (want <= fd) /* descriptors may pass 2^30: never overflow */
+            want = want <= INT_MAX / 2 ? want * 2 : fd + 1;
         int *p = realloc(s->slot, (size_t)want * sizeof *p);
         if (!p)
             return -ENOMEM;
@@ -74,7 +75,7 @@ static int reserve(struct selector *s, int fd)
 
 static int sel_add(struct selector *s, int fd, unsigned events)
 {
-    if (fd < 0)
+    if (fd < 0 || fd == INT_MAX) /* no descriptor is INT_MAX; reserve needs fd + 1 */
         return -EBADF;
     if (slot_of(s, fd) >= 0)
         return -EEXIST;

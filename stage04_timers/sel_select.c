@@ -9,6 +9,7 @@
  * are ready.  That is the O(n) the chapter measures.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/select.h>
 
@@ -57,6 +58,10 @@ static int sel_add(struct selector *s, int fd, unsigned events)
         return fd < 0 ? -EBADF : -ERANGE;
     if (FD_ISSET(fd, &s->watched))
         return -EEXIST;
+    /* select() says EBADF only for numbers inside the descriptor table and
+     * silently ignores the rest, so a wait on one would never end. */
+    if (fcntl(fd, F_GETFD) < 0)
+        return -errno;
     FD_SET(fd, &s->watched);
     set_events(s, fd, events);
     if (fd > s->maxfd)

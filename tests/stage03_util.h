@@ -53,7 +53,8 @@ void s3_add(TCase *tc, const TTest *t);
 /* ---- running the loop on one backend ----------------------------------- */
 
 /* loop_run_opts with .selector = s3_backends[backend] and the loop's log
- * captured; *log receives what was written to it (the caller frees it). */
+ * captured; *log receives what was written to it, valid until the next
+ * s3_run or the end of the test (which free it: the caller does not). */
 int s3_run(int backend, co_fn fn, const void *frame, size_t size,
            intptr_t *result, char **log);
 
@@ -90,9 +91,6 @@ int s3_high_fd(int fd);
 
 /* A deterministic byte pattern with no short period: byte i of a stream. */
 unsigned char s3_pattern(size_t i);
-
-/* Set SO_LINGER {1, 0}: close(2) then resets the connection. */
-void s3_linger0(int fd);
 
 /* ---- coroutines many tests share ---------------------------------------- */
 

@@ -17,11 +17,12 @@
  *                              sel_timeout_ms
  *     test_stage03_sock.c      sockets: echo with many clients, partial
  *                              writes, resets, half-close, connect/listen
- *                              errors and descriptor leaks
+ *                              errors, a cancelled connect, descriptor leaks
  *     test_stage03_loop.c      the loop's side: cancellation, -EBUSY,
  *                              sock_close waking waiters, fairness and the
- *                              I/O budget, when the loop ends, the task dump,
- *                              io_wait and argument errors, EINTR
+ *                              I/O budget, short reads, when the loop ends,
+ *                              the task dump, io_wait and argument errors,
+ *                              EINTR
  * and stage03_util.h/.c hold what they share.
  */
 #include <check.h>

@@ -164,7 +164,6 @@ START_TEST(echo_many_clients)
                       k, res[k].len, res[k].got);
     }
     ck_assert_str_eq(log, "");
-    free(log);
 }
 END_TEST
 
@@ -289,7 +288,6 @@ START_TEST(send_all_partial_writes_arrive_in_order)
     /* send_all could not finish in one go: the reader ran in between */
     ck_assert_int_eq(res.read_while_sending, 1);
     ck_assert_str_eq(log, "");
-    free(log);
 }
 END_TEST
 
@@ -360,7 +358,6 @@ START_TEST(peer_reset_while_parked_in_recv)
                   "send after reset: %d", res.send_err);
     ck_assert_int_eq(res.send_err2, -EPIPE);
     ck_assert_str_eq(log, "");
-    free(log);
 }
 END_TEST
 
@@ -432,7 +429,6 @@ START_TEST(peer_reset_while_parked_in_send)
     ck_assert_msg(res.recv_err == -ECONNRESET || (res.recv_err == 0 && res.recv_val == 0),
                   "recv after reset: %d", res.recv_err);
     ck_assert_str_eq(log, "");
-    free(log);
 }
 END_TEST
 
@@ -525,7 +521,6 @@ START_TEST(half_close_then_reply)
     ck_assert_str_eq(res.reply, "reply to [GET /]");
     ck_assert_int_eq(res.client_eof, 0);
     ck_assert_str_eq(log, "");
-    free(log);
 }
 END_TEST
 
@@ -572,7 +567,6 @@ START_TEST(sockets_are_nonblocking_and_cloexec)
     ck_assert_int_ne(res.cfd_fl & FD_CLOEXEC, 0);
     ck_assert_int_ne(res.sfd_fl & FD_CLOEXEC, 0);
     ck_assert_str_eq(log, "");
-    free(log);
 }
 END_TEST
 
@@ -628,7 +622,60 @@ START_TEST(connect_refused_leaks_nothing)
     ck_assert_int_eq(res.null_host, -EINVAL);
     ck_assert_int_eq(res.fds_after_bad, res.fds_before);
     ck_assert_str_eq(log, "");
-    free(log);
+}
+END_TEST
+
+/* A connect parked on its new socket (EINPROGRESS), cancelled before the
+ * kernel has answered: -ECANCELED, and the socket it made is closed and
+ * unwatched ("on failure or cancellation the socket is closed"). */
+struct cconn_res { int parked, err, fds_before, fds_cancelled, fds_after; size_t waiting, registered; };
+
+struct connector { co_t co; int port; };
+static int connector(co_t *co)
+{
+    struct connector *f = (struct connector *)co;
+    CO_BEGIN(co);
+    AWAIT(sock_connect("127.0.0.1", f->port));
+    sock_close((int)CO_VALUE); /* (if it ever connects) */
+    CO_END;
+}
+
+struct cconn_main { co_t co; struct cconn_res *res; int port; task_t *t; };
+static int cconn_main(co_t *co)
+{
+    struct cconn_main *f = (struct cconn_main *)co;
+    CO_BEGIN(co);
+    f->port = sock_listen("127.0.0.1", 0, 0); /* a port nobody listens on */
+    if (f->port < 0)
+        CO_RAISE(f->port);
+    f->res->fds_before = (int)f->port;
+    f->port = sock_port(f->res->fds_before);
+    sock_close(f->res->fds_before);
+    f->res->fds_before = s3_nfds();
+    f->t = TASK_SPAWN(connector, struct connector, .port = f->port);
+    AWAIT(task_yield()); /* it runs first, and parks in the same turn */
+    f->res->parked = f->t->state == TASK_PARKED;
+    task_cancel(f->t);
+    f->res->fds_cancelled = s3_nfds(); /* closed at once */
+    f->res->waiting = loop_current()->io.nwaiting;
+    f->res->registered = loop_current()->io.nregistered;
+    AWAIT_CATCH(task_join(f->t), f->res->err);
+    f->res->fds_after = s3_nfds();
+    CO_END;
+}
+
+START_TEST(cancel_parked_connect_closes_its_socket)
+{
+    struct cconn_res res = {0};
+    char *log;
+    ck_assert_int_eq(S3_RUN(_i, NULL, &log, cconn_main, struct cconn_main, .res = &res), 0);
+    ck_assert_int_eq(res.parked, 1); /* loopback connects report EINPROGRESS */
+    ck_assert_int_eq(res.err, -ECANCELED);
+    ck_assert_int_eq(res.fds_cancelled, res.fds_before);
+    ck_assert_int_eq(res.fds_after, res.fds_before);
+    ck_assert_uint_eq(res.waiting, 0);
+    ck_assert_uint_eq(res.registered, 0);
+    ck_assert_str_eq(log, "");
 }
 END_TEST
 
@@ -684,5 +731,6 @@ void stage03_add_sock(Suite *s)
 
     tc = s3_case(s, "sock_errors");
     s3_add(tc, connect_refused_leaks_nothing);
+    s3_add(tc, cancel_parked_connect_closes_its_socket);
     tcase_add_test(tc, listen_errors_leak_nothing);
 }
