@@ -61,10 +61,12 @@ DEMOS_1 := handrolled numbers compare pipeline delegate driver
 DEMOS_2 := interleave join_two gather_three cancel_worker supervise group_fail
 DEMOS_3 := echo_server echo_client hello_http
 DEMOS_4 := hello_later delayed_prints spawn_join idle_echo
+DEMOS_5 := event_wait lock_order queue_workers producer_consumer blocking_call
 BENCH_1 := resume
 BENCH_2 := loop
 BENCH_3 := echo selectors c10k
 BENCH_4 := timers
+BENCH_5 := sync
 demos_of = $(DEMOS_$(1))
 
 # ---- per-stage rules ------------------------------------------------------
@@ -97,9 +99,10 @@ $$(S$(1)_OUT)/bench/%: $$(S$(1)_DIR)/bench/%.c $$(S$(1)_LIB) $$(S$(1)_HDRS)
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_ALL) $$(S$(1)_INC) -DBENCH_DIR='"$$(S$(1)_DIR)/bench"' $$< $$(S$(1)_LIB) $$(LDFLAGS_ALL) $$(LDLIBS_ALL) -o $$@
 
-$$(S$(1)_OUT)/tests/run_tests: tests/main.c $$(S$(1)_SUITES) $$(wildcard tests/*.h) $$(S$(1)_LIB) $$(S$(1)_HDRS) | check-lib
+# The suites may run the stage's demos (stage 5's do), so those are built first.
+$$(S$(1)_OUT)/tests/run_tests: tests/main.c $$(S$(1)_SUITES) $$(wildcard tests/*.h) $$(S$(1)_LIB) $$(S$(1)_HDRS) $$(S$(1)_EXES) | check-lib
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_ALL) $$(S$(1)_INC) -Itests -DSTAGE=$(1) tests/main.c $$(S$(1)_SUITES) \
+	$$(CC) $$(CFLAGS_ALL) $$(S$(1)_INC) -Itests -DSTAGE=$(1) -DEXAMPLES_DIR='"$$(S$(1)_OUT)/examples"' tests/main.c $$(S$(1)_SUITES) \
 	    $$(S$(1)_LIB) $$(LDFLAGS_ALL) $$(CHECK_FLAGS) $$(LDLIBS_ALL) -o $$@
 
 .PHONY: build-$(1) test-$(1) run-$(1) bench-$(1) diff-$(1) valgrind-$(1)
