@@ -52,7 +52,7 @@ static void cancel_waiting(task_t *t)
 }
 
 /* Cancelled after a notify, before it had the lock: the notification goes
- * to the next waiter (or it would be lost: asyncio's bpo-45390 family), and
+ * to the next waiter (or it would be lost: asyncio's gh-112202), and
  * this task keeps its place in the lock's queue, now to wake with the error. */
 static void cancel_notified(task_t *t)
 {
