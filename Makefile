@@ -68,6 +68,18 @@ BENCH_3 := echo selectors c10k
 BENCH_4 := timers
 BENCH_5 := sync
 demos_of = $(DEMOS_$(1))
+# Arguments for the main demo under `make stageN trace`; stage 5's demos take
+# --virtual-clock (the sleeps take no real time), earlier ones take none.  The
+# trace's times are the real clock's, so a virtual sleep shows as no time.
+TRACE_ARGS_5 := --virtual-clock
+
+# ---- tools ----------------------------------------------------------------
+# One build for every variant: a tool is not part of a stage, and SAN or
+# SELECTOR would change nothing it does.
+TIMELINE := build/tools/timeline
+$(TIMELINE): tools/timeline.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -O2 $< -o $@
 
 # ---- per-stage rules ------------------------------------------------------
 define STAGE_RULES
@@ -105,7 +117,7 @@ $$(S$(1)_OUT)/tests/run_tests: tests/main.c $$(S$(1)_SUITES) $$(wildcard tests/*
 	$$(CC) $$(CFLAGS_ALL) $$(S$(1)_INC) -Itests -DSTAGE=$(1) -DEXAMPLES_DIR='"$$(S$(1)_OUT)/examples"' tests/main.c $$(S$(1)_SUITES) \
 	    $$(S$(1)_LIB) $$(LDFLAGS_ALL) $$(CHECK_FLAGS) $$(LDLIBS_ALL) -o $$@
 
-.PHONY: build-$(1) test-$(1) run-$(1) bench-$(1) diff-$(1) valgrind-$(1)
+.PHONY: build-$(1) test-$(1) run-$(1) bench-$(1) diff-$(1) trace-$(1) valgrind-$(1)
 build-$(1): $$(S$(1)_LIB) $$(S$(1)_EXES)
 
 test-$(1): $$(S$(1)_OUT)/tests/run_tests
@@ -122,6 +134,21 @@ bench-$(1): $$(S$(1)_BENCH)
 
 diff-$(1):
 	@sh tools/stage-diff.sh $(1)
+
+# The main demo with ASYNC_TRACE set, then the trace drawn as a timeline.
+# A stage without trace.c has no loop, so nothing to trace.
+ifeq ($$(wildcard $$(S$(1)_DIR)/trace.c),)
+trace-$(1):
+	@echo "stage $(1) has no loop to trace: its generators are driven by hand (try make stage2 trace)"
+else
+trace-$(1): build-$(1) $$(TIMELINE)
+	@d=$$(firstword $$(call demos_of,$(1))); o=$$(S$(1)_OUT); \
+	    echo "== ASYNC_TRACE=$$$$o/trace.json $$$$o/examples/$$$$d$$(if $$(TRACE_ARGS_$(1)), $$(TRACE_ARGS_$(1)))"; \
+	    ASYNC_TRACE=$$$$o/trace.json $$$$o/examples/$$$$d $$(TRACE_ARGS_$(1)) || echo "(the demo exited with status $$$$?)"; \
+	    $$(TIMELINE) $$$$o/trace.json $$$$o/timeline.svg --title "stage $(1): $$$$d$$(if $$(TRACE_ARGS_$(1)), $$(TRACE_ARGS_$(1)))" || exit 1; \
+	    echo; echo "trace:    $$$$o/trace.json"; echo "timeline: $$$$o/timeline.svg"; \
+	    echo "Open the trace in https://ui.perfetto.dev (Open trace file) or chrome://tracing (Load); the timeline in a browser."
+endif
 
 valgrind-$(1): $$(S$(1)_OUT)/tests/run_tests
 	@echo "== stage$(1) under valgrind memcheck"
@@ -143,6 +170,7 @@ test: test-$(SEL)
 run: run-$(SEL)
 bench: bench-$(SEL)
 diff: diff-$(SEL)
+trace: trace-$(SEL)
 valgrind: valgrind-$(SEL)
 else
 # Every stage, then the repository checks, then one closing line.
@@ -155,6 +183,7 @@ run: build-$(NEWEST)
 bench: $(foreach n,$(STAGE_NUMS),bench-$(n))
 diff:
 	@echo "say which stage: make stage2 diff"; exit 2
+trace: trace-$(NEWEST)
 valgrind: $(foreach n,$(STAGE_NUMS),valgrind-$(n))
 endif
 
@@ -165,11 +194,13 @@ stage%:
 check-lib:
 	@sh tools/ensure-check.sh
 
-# Repository checks: GUIDE.md quotes match the code, carried code did not drift.
+# Repository checks: GUIDE.md quotes match the code, carried code did not drift,
+# the timeline tool draws a real trace and refuses broken ones.
 checks:
 	@sh tools/check-guide.sh
 	@sh tools/check-drift.sh
 	@sh tools/selftest-checks.sh
+	@sh tools/check-timeline.sh
 
 clean:
 	rm -rf build
@@ -182,12 +213,14 @@ help:
 	@echo "  make stageN run        run stage N's demos (EX=name runs one)"
 	@echo "  make stageN bench      run stage N's benchmarks"
 	@echo "  make stageN diff       what stage N adds to stage N-1"
+	@echo "  make stageN trace      trace stage N's main demo, draw build/stageN/timeline.svg"
 	@echo "  make stageN valgrind   stage N's tests under valgrind memcheck"
 	@echo "  make test              every stage's tests and the repository checks"
 	@echo "  make run               the newest stage's main demo"
+	@echo "  make trace             trace the newest stage's main demo"
 	@echo "  make bench             every benchmark"
 	@echo "  make valgrind          every stage's tests under valgrind"
-	@echo "  make checks            GUIDE.md quotes and carried-code drift only"
+	@echo "  make checks            GUIDE.md quotes, carried-code drift, the timeline tool"
 	@echo "  make clean             remove build/"
 	@echo
 	@echo "Options: SAN=1 (AddressSanitizer + UBSan), CC=clang, SELECTOR=select|poll|epoll"
