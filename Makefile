@@ -62,16 +62,35 @@ DEMOS_2 := interleave join_two gather_three cancel_worker supervise group_fail
 DEMOS_3 := echo_server echo_client hello_http
 DEMOS_4 := hello_later delayed_prints spawn_join idle_echo
 DEMOS_5 := event_wait lock_order queue_workers producer_consumer blocking_call
+DEMOS_6 := http_demo http_fetch
 BENCH_1 := resume
 BENCH_2 := loop
 BENCH_3 := echo selectors c10k
 BENCH_4 := timers
 BENCH_5 := sync
+BENCH_6 := http
 demos_of = $(DEMOS_$(1))
 # Arguments for the main demo under `make stageN trace`; stage 5's demos take
 # --virtual-clock (the sleeps take no real time), earlier ones take none.  The
 # trace's times are the real clock's, so a virtual sleep shows as no time.
+# (ASYNC_TRACE_CLOCK=steps make stageN trace: a tick per event instead.)
 TRACE_ARGS_5 := --virtual-clock
+
+# The GUIDE's pictures: PICTURES_N lists the demos of stage N drawn as
+# pictures/stageN-DEMO.svg, PICTURE_ARGS_N_DEMO their arguments.  Each is
+# traced with ASYNC_TRACE_CLOCK=steps (a tick per event, so every run writes
+# the same bytes) on the select backend (the order in which the selectors
+# report descriptors differs, and with it the picture).  Chosen to show each
+# chapter's point: stage 4's main demo is one task sleeping once, so its
+# picture is delayed_prints; stage 5's is one Event set once, so lock_order
+# (a lock hand-off).  A stage without a PICTURES_N line has no picture and
+# is not built for one; stage 6's goes here when it has a demo to draw
+# (PICTURES_6 := DEMO, then make pictures and commit pictures/).
+PICTURES_2 := interleave
+PICTURES_3 := echo_server
+PICTURES_4 := delayed_prints
+PICTURES_5 := lock_order
+PICTURE_ARGS_5_lock_order := --virtual-clock
 
 # ---- tools ----------------------------------------------------------------
 # One build for every variant: a tool is not part of a stage, and SAN or
@@ -158,6 +177,46 @@ valgrind-$(1): $$(S$(1)_OUT)/tests/run_tests
 endef
 $(foreach n,$(STAGE_NUMS),$(eval $(call STAGE_RULES,$(n))))
 
+# ---- the GUIDE's pictures (PICTURES_N above) --------------------------------
+PICTURE_STAGES := $(foreach n,$(STAGE_NUMS),$(if $(PICTURES_$(n)),$(n)))
+PICTURE_NAMES  := $(foreach n,$(PICTURE_STAGES),$(foreach d,$(PICTURES_$(n)),stage$(n)-$(d)))
+PICTURE_TMP    := build/pictures
+
+# $(call draw_picture,N,DEMO,DIR): trace stage N's DEMO, draw DIR/stageN-DEMO.svg.
+# The trace and the demo's output stay under build/pictures/.
+define draw_picture
+	@p=stage$(1)-$(2); j=$(PICTURE_TMP)/$$p.json; \
+	    ASYNC_TRACE=$$j ASYNC_TRACE_CLOCK=steps ASYNC_SELECTOR=select \
+	    $(BUILD)/stage$(1)/examples/$(2) $(PICTURE_ARGS_$(1)_$(2)) > $(PICTURE_TMP)/$$p.out 2>&1 || \
+	    { echo "pictures: $(BUILD)/stage$(1)/examples/$(2) failed (its output: $(PICTURE_TMP)/$$p.out)"; exit 1; }; \
+	    $(TIMELINE) $$j $(3)/$$p.svg --title "stage $(1): $(2)$(if $(PICTURE_ARGS_$(1)_$(2)), $(PICTURE_ARGS_$(1)_$(2)))"
+
+endef
+
+.PHONY: pictures check-pictures
+# Rewrite pictures/ (the committed SVGs the GUIDE shows) from fresh runs.
+pictures: $(foreach n,$(PICTURE_STAGES),build-$(n)) $(TIMELINE)
+	@mkdir -p pictures $(PICTURE_TMP)
+	$(foreach n,$(PICTURE_STAGES),$(foreach d,$(PICTURES_$(n)),$(call draw_picture,$(n),$(d),pictures)))
+	@for f in pictures/*.svg; do case " $(PICTURE_NAMES) " in *" $$(basename $$f .svg) "*) ;; \
+	    *) echo "pictures: $$f is drawn by no PICTURES_N line: remove it (git rm)";; esac; done
+	@echo "pictures: $(patsubst %,pictures/%.svg,$(PICTURE_NAMES))"
+
+# The committed pictures must be what the demos draw now: drawn again under
+# build/pictures/fresh and compared byte for byte.
+check-pictures: $(foreach n,$(PICTURE_STAGES),build-$(n)) $(TIMELINE)
+	@rm -rf $(PICTURE_TMP)/fresh; mkdir -p $(PICTURE_TMP)/fresh
+	$(foreach n,$(PICTURE_STAGES),$(foreach d,$(PICTURES_$(n)),$(call draw_picture,$(n),$(d),$(PICTURE_TMP)/fresh)))
+	@bad=0; for p in $(PICTURE_NAMES); do \
+	    if [ ! -f pictures/$$p.svg ]; then echo "check-pictures: pictures/$$p.svg is missing: run make pictures"; bad=$$((bad + 1)); \
+	    elif ! cmp -s pictures/$$p.svg $(PICTURE_TMP)/fresh/$$p.svg; then \
+	        echo "check-pictures: pictures/$$p.svg is not what its demo draws now ($(PICTURE_TMP)/fresh/$$p.svg): run make pictures"; \
+	        bad=$$((bad + 1)); fi; done; \
+	for f in pictures/*.svg; do [ -f "$$f" ] || continue; case " $(PICTURE_NAMES) " in *" $$(basename $$f .svg) "*) ;; \
+	    *) echo "check-pictures: $$f is drawn by no PICTURES_N line in the Makefile: remove it"; bad=$$((bad + 1));; esac; done; \
+	if [ $$bad -ne 0 ]; then echo "check-pictures: $$bad problem(s)"; exit 1; fi; \
+	echo "check-pictures: the $(words $(PICTURE_NAMES)) pictures in pictures/ match fresh runs of their demos"
+
 # ---- the goals people type --------------------------------------------------
 .PHONY: help test run bench diff trace valgrind check-lib checks clean $(foreach n,$(STAGE_NUMS),stage$(n) stage0$(n))
 
@@ -195,12 +254,14 @@ check-lib:
 	@sh tools/ensure-check.sh
 
 # Repository checks: GUIDE.md quotes match the code, carried code did not drift,
-# the timeline tool draws a real trace and refuses broken ones.
+# the timeline tool draws a real trace and refuses broken ones, the committed
+# pictures are current.
 checks:
 	@sh tools/check-guide.sh
 	@sh tools/check-drift.sh
 	@sh tools/selftest-checks.sh
 	@sh tools/check-timeline.sh
+	@$(MAKE) --no-print-directory check-pictures
 
 clean:
 	rm -rf build
@@ -218,10 +279,14 @@ help:
 	@echo "  make test              every stage's tests and the repository checks"
 	@echo "  make run               the newest stage's main demo"
 	@echo "  make trace             trace the newest stage's main demo"
+	@echo "  make pictures          redraw the GUIDE's timelines, pictures/stageN-DEMO.svg (PICTURES_N)"
 	@echo "  make bench             every benchmark"
 	@echo "  make valgrind          every stage's tests under valgrind"
-	@echo "  make checks            GUIDE.md quotes, carried-code drift, the timeline tool"
+	@echo "  make checks            GUIDE.md quotes, carried-code drift, the timeline tool,"
+	@echo "                         the pictures are current (make check-pictures alone)"
 	@echo "  make clean             remove build/"
 	@echo
 	@echo "Options: SAN=1 (AddressSanitizer + UBSan), CC=clang, SELECTOR=select|poll|epoll"
 	@echo "         (the loop's default backend from stage 3 on; ASYNC_SELECTOR overrides it)"
+	@echo "At run time: ASYNC_TRACE=file.json (ASYNC_TRACE_CLOCK=steps: in ticks, the same every run),"
+	@echo "         ASYNC_DEBUG=1, and kill -USR1 <pid> prints every task without stopping the program"

@@ -9,6 +9,8 @@
 #include "loop.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,14 +47,17 @@ static task_t *pop_ready(struct loop *l)
 }
 
 /* Timing a step costs two clock reads, so it happens only when someone looks:
- * a trace is being written or the slow-step warning is on. */
-static void after_step(struct loop *l, task_t *t, uint64_t start, const char *from)
+ * a trace is being written or the slow-step warning is on.  `start` is the
+ * clock's reading when the step began, `tstart` the trace's (trace_time():
+ * the same, or a tick). */
+static void after_step(struct loop *l, task_t *t, uint64_t start, uint64_t tstart,
+                       const char *from)
 {
     uint64_t end = loop__now(l);
     char to[160];
     trace_where(t, to, sizeof to);
     if (l->trace.out)
-        trace_step(&l->trace, t, start, end, from, to);
+        trace_step(&l->trace, t, tstart, trace_time(&l->trace, end), from, to);
     if (l->opts.slow_ns && end - start > l->opts.slow_ns)
         fprintf(l->opts.log,
                 "async: slow step: task '%s#%u' ran %.3f ms without awaiting "
@@ -81,11 +86,12 @@ static void unqueue_finished(struct loop *l, task_t *t)
 static void run_step(struct loop *l, task_t *t)
 {
     int timed = l->trace.out || l->opts.slow_ns;
-    uint64_t start = 0;
+    uint64_t start = 0, tstart = 0;
     char from[160];
     if (timed) {
         trace_where(t, from, sizeof from);
         start = loop__now(l);
+        tstart = trace_time(&l->trace, start);
     }
     /* A task readied by task_wake() carries the operation's result in its top
      * frame; one that yielded or never ran resumes with 0 (or with the
@@ -100,7 +106,7 @@ static void run_step(struct loop *l, task_t *t)
     l->current = NULL;
     l->steps++;
     if (timed)
-        after_step(l, t, start, from);
+        after_step(l, t, start, tstart, from);
     if (r != CO_YIELDED) {
         if (t->state != TASK_RUNNING)
             unqueue_finished(l, t);
@@ -168,6 +174,14 @@ static void apply_defaults(struct loop_opts *o)
         if (p && *p)
             o->trace_path = p;
     }
+    if (o->trace_path && !o->trace_steps) {
+        const char *c = getenv("ASYNC_TRACE_CLOCK");
+        if (c && strcmp(c, "steps") == 0)
+            o->trace_steps = 1;
+        else if (c && *c && strcmp(c, "ns") != 0)
+            fprintf(o->log, "async: ignoring ASYNC_TRACE_CLOCK=%s: want steps, or ns "
+                            "(the clock, the default)\n", c);
+    }
     if (!o->slow_ns) {
         const char *ms = getenv("ASYNC_SLOW_MS");
         const char *dbg = getenv("ASYNC_DEBUG");
@@ -193,6 +207,82 @@ static void free_all(struct loop *l)
     }
 }
 
+/* ---- the task dump on SIGUSR1 --------------------------------------------
+ *
+ * The handler can run between any two instructions of the loop, in the
+ * middle of a step, so all it does is set a flag (task_dump's fprintf is not
+ * async-signal-safe, and the task lists may be half-updated); the loop looks
+ * at the flag once per iteration, between steps, and dumps there.  In
+ * stage 2 the loop never waits, so that is within one iteration.  From
+ * stage 3 on it may be blocked in the selector's wait: the signal
+ * interrupts it (every selector takes EINTR as no events), the iteration
+ * ends and the next one dumps.
+ *
+ * One small race is left open: a signal that lands after the look but
+ * before the wait begins is seen only when the wait ends, at the next I/O or
+ * deadline.  Closing it takes a wait that unblocks the signal atomically
+ * (pselect, ppoll, epoll_pwait) or a pipe the handler writes to; for a
+ * debugging aid, a second kill will do.  (The thread_run workers of stage 5
+ * block every signal, so the handler runs on the loop's thread, not on one
+ * that is not waiting in the selector.) */
+static volatile sig_atomic_t dump_asked;
+
+static void on_sigusr1(int sig)
+{
+    (void)sig;
+    dump_asked = 1;
+}
+
+static void dump_on_signal(struct loop *l)
+{
+    dump_asked = 0;
+    fprintf(l->opts.log, "async: SIGUSR1: the tasks after %llu steps (the program goes on):\n",
+            (unsigned long long)l->steps);
+    task_dump(l->opts.log);
+    fflush(l->opts.log);
+}
+
+/* The disposition belongs to the process and a loop to a thread, so the
+ * first loop to start takes SIGUSR1 (if it was at its default) and the last
+ * to end puts back what was there - unless someone installed a handler of
+ * their own meanwhile.  SA_RESTART, so that a slow system call elsewhere in
+ * the program is restarted rather than failing with EINTR; the selectors'
+ * waits never are (signal(7)), so they still return at once. */
+static pthread_mutex_t dump_lock = PTHREAD_MUTEX_INITIALIZER;
+static int dump_loops;               /* loops running with the handler in */
+static struct sigaction dump_saved;  /* what the first of them found */
+
+static int dump_handler_take(void)
+{
+    int took = 0;
+    pthread_mutex_lock(&dump_lock);
+    if (dump_loops > 0) {
+        took = 1;
+    } else if (sigaction(SIGUSR1, NULL, &dump_saved) == 0 &&
+               !(dump_saved.sa_flags & SA_SIGINFO) && dump_saved.sa_handler == SIG_DFL) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_sigusr1;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        dump_asked = 0;
+        took = sigaction(SIGUSR1, &sa, NULL) == 0;
+    }
+    dump_loops += took;
+    pthread_mutex_unlock(&dump_lock);
+    return took;
+}
+
+static void dump_handler_give_back(void)
+{
+    struct sigaction now;
+    pthread_mutex_lock(&dump_lock);
+    if (--dump_loops == 0 && sigaction(SIGUSR1, NULL, &now) == 0 &&
+        !(now.sa_flags & SA_SIGINFO) && now.sa_handler == on_sigusr1)
+        sigaction(SIGUSR1, &dump_saved, NULL);
+    pthread_mutex_unlock(&dump_lock);
+}
+
 int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
                   size_t size, intptr_t *result)
 {
@@ -211,16 +301,19 @@ int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
         return rc;
     }
     if (l.opts.trace_path &&
-        trace_open(&l.trace, l.opts.trace_path, loop__now(&l)) < 0)
+        trace_open(&l.trace, l.opts.trace_path, loop__now(&l), l.opts.trace_steps) < 0)
         fprintf(l.opts.log, "async: cannot write trace to %s: %s\n",
                 l.opts.trace_path, strerror(errno));
     loop__running = &l;
+    int dump_taken = dump_handler_take();
 
     int deadlocked = 0;
     l.main = task_spawn(main, frame, size, "main");
     if (!l.main)
         rc = -errno;
     while (l.nlive > 0) {
+        if (dump_asked)
+            dump_on_signal(&l);
         if (l.nready == 0 && l.io.nwaiting == 0) {
             deadlocked = 1;
             if (break_deadlock(&l) < 0)
@@ -238,6 +331,8 @@ int loop_run_opts(const struct loop_opts *opts, co_fn main, const void *frame,
     free_all(&l);
     io_fini(&l.io);
     trace_close(&l.trace);
+    if (dump_taken)
+        dump_handler_give_back();
     loop__running = NULL;
     return rc;
 }

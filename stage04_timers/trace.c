@@ -5,7 +5,8 @@
  * shown as a thread (tid = task id) of one process; a step is a complete
  * event ("ph":"X") with a start and a duration in microseconds; spawns, wakes
  * and cancels are instant events ("ph":"i").  See the Trace Event Format
- * document (Google, 2016) for the fields.
+ * document (Google, 2016) for the fields; "otherData" (shown as metadata)
+ * says whether the times are the clock's or ticks of a counter (trace.h).
  */
 #include "trace.h"
 
@@ -13,14 +14,17 @@
 
 #include "co.h"
 
-int trace_open(struct trace *tr, const char *path, uint64_t t0)
+int trace_open(struct trace *tr, const char *path, uint64_t t0, int steps)
 {
     tr->events = 0;
     tr->t0 = t0;
+    tr->steps = steps;
+    tr->tick = 0;
     tr->out = fopen(path, "w");
     if (!tr->out)
         return -1;
-    fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", tr->out);
+    fprintf(tr->out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"clock\":\"%s\"},"
+            "\"traceEvents\":[\n", steps ? "steps" : "ns");
     return 0;
 }
 
@@ -47,6 +51,13 @@ static void put_string(FILE *out, const char *s)
             fputc(c, out);
     }
     fputc('"', out);
+}
+
+uint64_t trace_time(struct trace *tr, uint64_t now)
+{
+    if (!tr->out || !tr->steps)
+        return now;
+    return tr->t0 + 1000u * tr->tick++; /* micros() writes a tick as 1.000 */
 }
 
 static void begin_event(struct trace *tr)
@@ -90,7 +101,8 @@ void trace_instant(struct trace *tr, const char *what, const task_t *t, uint64_t
     begin_event(tr);
     fputs("{\"ph\":\"i\",\"s\":\"t\",\"name\":", tr->out);
     put_string(tr->out, what);
-    fprintf(tr->out, ",\"pid\":1,\"tid\":%u,\"ts\":%.3f}", (unsigned)t->id, micros(tr, at));
+    fprintf(tr->out, ",\"pid\":1,\"tid\":%u,\"ts\":%.3f}", (unsigned)t->id,
+            micros(tr, trace_time(tr, at)));
 }
 
 void trace_where(const task_t *t, char *buf, size_t len)

@@ -10,6 +10,12 @@
  * starving the others; running only the tasks ready at the start makes
  * every iteration end, so the sockets are polled even while some task
  * yields in a tight loop.
+ *
+ * While loop_run() runs, `kill -USR1 <pid>` prints every task - its state,
+ * what it waits on, its await chain (task_dump) - to the loop's log, and the
+ * program goes on.  The loop takes SIGUSR1 only if nobody else has: if its
+ * disposition is not the default when the loop starts, the loop leaves it
+ * alone; and when loop_run() returns it puts back what it found.
  */
 #ifndef LOOP_H
 #define LOOP_H
@@ -24,13 +30,16 @@
 #include "trace.h"
 
 /* Settings for one run.  Zero is the default for every field; loop_run()
- * also reads ASYNC_TRACE and ASYNC_DEBUG / ASYNC_SLOW_MS from the environment
- * for fields left at zero. */
+ * also reads ASYNC_TRACE, ASYNC_TRACE_CLOCK and ASYNC_DEBUG / ASYNC_SLOW_MS
+ * from the environment for fields left at zero. */
 struct loop_opts {
     uint64_t (*clock)(void *ctx); /* nanoseconds, monotonic: the loop's time,
                                      traces and the slow-step warning */
     void *clock_ctx;
     const char *trace_path;       /* write a Chrome trace here */
+    int trace_steps;              /* time the trace in ticks, not ns, so it
+                                     is the same every run (trace.h);
+                                     ASYNC_TRACE_CLOCK=steps */
     uint64_t slow_ns;             /* warn about steps longer than this */
     FILE *log;                    /* warnings and reports (stderr) */
     const char *selector;         /* "select", "poll", "epoll"; NULL: the

@@ -110,6 +110,7 @@ static void setup(void)
     G.n = 0;
     /* The environment must not change what the loop does in these tests. */
     unsetenv("ASYNC_TRACE");
+    unsetenv("ASYNC_TRACE_CLOCK");
     unsetenv("ASYNC_DEBUG");
     unsetenv("ASYNC_SLOW_MS");
 }

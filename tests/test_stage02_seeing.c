@@ -1,8 +1,9 @@
 /*
  * test_stage02_seeing.c - seeing what the loop does: the deadlock report,
  * errors nobody retrieved, the slow-step warning (with a fake clock),
- * task_dump, traces (checked with a small JSON checker), ten thousand
- * tasks, and task operations misused or called outside a loop.
+ * task_dump and the dump on SIGUSR1, traces (checked with a small JSON
+ * checker, and in steps the same bytes every run), ten thousand tasks, and
+ * task operations misused or called outside a loop.
  *
  * The tcases "reports", "trace" and "misc" of the stage02 suite; the
  * helpers they share are in stage02_util.h.
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -294,6 +296,114 @@ START_TEST(task_dump_shows_state_wait_and_await_chain)
 }
 END_TEST
 
+/* ===== the task dump on SIGUSR1 ========================================= */
+
+/* Everything written to a stream opened with tmpfile(), from the start. */
+static char *stream_text(FILE *f)
+{
+    struct capture c;
+    cap_open(&c);
+    fflush(f);
+    rewind(f);
+    int ch;
+    while ((ch = getc(f)) != EOF)
+        fputc(ch, c.f);
+    return cap_close(&c);
+}
+
+static int usr1_line;
+
+/* Spawns a stepper, lets it run once, then raises SIGUSR1 in the middle of
+ * its own step - the handler runs at once, before raise() returns - and
+ * goes on to join the stepper. */
+struct usr1_main { co_t co; task_t *w; int raised; };
+static int usr1_main(co_t *co)
+{
+    struct usr1_main *f = (struct usr1_main *)co;
+    CO_BEGIN(co);
+    f->w = TASK_SPAWN(stepper, struct stepper, .name = "w", .turns = 3, .value = 7);
+    AWAIT(task_yield());
+    ev("raise");
+    f->raised = raise(SIGUSR1);
+    ev("after");
+    usr1_line = __LINE__ + 1;
+    AWAIT(task_join(f->w));
+    CO_RETURN(CO_VALUE * 10 + f->raised);
+    CO_END;
+}
+
+START_TEST(sigusr1_dumps_the_tasks_and_the_program_goes_on)
+{
+    struct sigaction before, after;
+    ck_assert_int_eq(sigaction(SIGUSR1, NULL, &before), 0);
+    ck_assert(before.sa_handler == SIG_DFL); /* or this test could not tell */
+    FILE *logf = tmpfile();
+    ck_assert_ptr_nonnull(logf);
+    struct loop_opts o = {.log = logf};
+    intptr_t r = 0;
+    int rc = loop_run_opts(&o, usr1_main, &(struct usr1_main){.co = {0}},
+                           sizeof(struct usr1_main), &r);
+    char *log = stream_text(logf);
+    fclose(logf);
+    ck_assert_int_eq(sigaction(SIGUSR1, NULL, &after), 0);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(r, 70); /* the stepper's 7, and raise() returned 0 */
+    ck_assert_str_eq(evlog, "w0 raise after w1 w2 w.end");
+    /* Once, between steps: after main's second step, with main parked on
+     * the join and the stepper ready for its second turn. */
+    ck_assert_int_eq(count_of(log, "SIGUSR1"), 1);
+    char want[256];
+    snprintf(want, sizeof want,
+             "async: SIGUSR1: the tasks after 3 steps (the program goes on):\n"
+             "2 task(s), 1 ready:\n"
+             "  task 'main#1' parked on join task 'stepper#2'\n"
+             "      at usr1_main (%s:%d)\n"
+             "  task 'stepper#2' ready\n"
+             "      at stepper (",
+             __FILE__, usr1_line);
+    ck_assert_msg(strncmp(log, want, strlen(want)) == 0, "the log:\n%s", log);
+    ck_assert_ptr_null(strstr(log, "nobody retrieved"));
+    free(log);
+    /* The loop put back what it found. */
+    ck_assert(after.sa_handler == SIG_DFL);
+}
+END_TEST
+
+static volatile sig_atomic_t own_handler_ran;
+static void own_handler(int sig)
+{
+    (void)sig;
+    own_handler_ran++;
+}
+
+START_TEST(sigusr1_handler_of_the_program_is_left_alone)
+{
+    struct sigaction sa, old, after;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = own_handler;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    own_handler_ran = 0;
+    FILE *logf = tmpfile();
+    ck_assert_ptr_nonnull(logf);
+    struct loop_opts o = {.log = logf};
+    intptr_t r = 0;
+    int rc = loop_run_opts(&o, usr1_main, &(struct usr1_main){.co = {0}},
+                           sizeof(struct usr1_main), &r);
+    char *log = stream_text(logf);
+    fclose(logf);
+    sigaction(SIGUSR1, NULL, &after);
+    sigaction(SIGUSR1, &old, NULL);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(r, 70);
+    ck_assert_int_eq(own_handler_ran, 1); /* the program's handler got it */
+    ck_assert_str_eq(log, "");            /* and the loop dumped nothing */
+    free(log);
+    ck_assert(after.sa_handler == own_handler);
+}
+END_TEST
+
 /* ===== traces =========================================================== */
 
 /* A small JSON checker: enough to tell a well-formed trace from a broken one
@@ -514,6 +624,80 @@ START_TEST(trace_from_environment)
 }
 END_TEST
 
+/* In steps the times are ticks, one per event: the same program writes the
+ * same bytes however long its steps took. */
+START_TEST(trace_in_steps_is_the_same_every_run)
+{
+    char path[2][32] = {"/tmp/stage02_traceXXXXXX", "/tmp/stage02_traceXXXXXX"};
+    char *json[2];
+    for (int i = 0; i < 2; i++) {
+        int fd = mkstemp(path[i]);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+        /* the first from opts, the second from the environment */
+        struct loop_opts o = {.trace_path = path[i], .trace_steps = i == 0};
+        if (i == 1)
+            setenv("ASYNC_TRACE_CLOCK", "steps", 1);
+        char *log;
+        int rc = run_opts(&o, traced, &(struct traced){.co = {0}}, sizeof(struct traced), NULL, &log);
+        unsetenv("ASYNC_TRACE_CLOCK");
+        json[i] = read_file(path[i]);
+        ck_assert_int_eq(rc, 0);
+        ck_assert_str_eq(log, "");
+        free(log);
+    }
+    ck_assert_ptr_nonnull(json[0]);
+    ck_assert_ptr_nonnull(json[1]);
+    ck_assert_str_eq(json[0], json[1]);
+    ck_assert_ptr_nonnull(strstr(json[0], "\"otherData\":{\"clock\":\"steps\"}"));
+    ck_assert_ptr_nonnull(strstr(json[0], "\"name\":\"spawn\",\"pid\":1,\"tid\":1,\"ts\":0.000}"));
+    /* Every tick is used once: a step's start and end, and each mark. */
+    int used[64] = {0}, ticks = 0;
+    for (const char *p = strstr(json[0], "\"ts\":"); p; p = strstr(p + 1, "\"ts\":")) {
+        char *end;
+        double ts = strtod(p + 5, &end), dur = 0;
+        if (strncmp(end, ",\"dur\":", 7) == 0)
+            dur = strtod(end + 7, NULL);
+        for (int k = 0; k < (dur > 0 ? 2 : 1); k++) {
+            double at = k ? ts + dur : ts;
+            ck_assert_msg(at >= 0 && at < 64 && at == (int)at, "tick %f", at);
+            used[(int)at]++;
+            ticks++;
+        }
+    }
+    ck_assert_int_eq(ticks, 2 * 8 + count_of(json[0], "\"ph\":\"i\""));
+    for (int k = 0; k < 64; k++)
+        ck_assert_int_eq(used[k], k < ticks ? 1 : 0);
+    free(json[0]);
+    free(json[1]);
+    check_trace(path[0]); /* well-formed, with the same lanes and steps */
+    unlink(path[1]);
+}
+END_TEST
+
+START_TEST(trace_clock_from_environment_is_checked)
+{
+    char path[] = "/tmp/stage02_traceXXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    setenv("ASYNC_TRACE_CLOCK", "ticks", 1);
+    struct loop_opts o = {.trace_path = path};
+    char *log;
+    int rc = run_opts(&o, ret_fn, &(struct ret){.v = 3}, sizeof(struct ret), NULL, &log);
+    unsetenv("ASYNC_TRACE_CLOCK");
+    char *json = read_file(path);
+    unlink(path);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(log, "async: ignoring ASYNC_TRACE_CLOCK=ticks: want steps, or ns "
+                          "(the clock, the default)\n");
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_nonnull(strstr(json, "\"otherData\":{\"clock\":\"ns\"}"));
+    free(json);
+    free(log);
+}
+END_TEST
+
 START_TEST(trace_to_bad_path_is_reported_and_harmless)
 {
     struct loop_opts o = {.trace_path = "/nonexistent-dir/trace.json"};
@@ -645,11 +829,15 @@ void stage02_add_seeing(Suite *s)
     tcase_add_test(tc, no_slow_step_warning_below_threshold);
     tcase_add_test(tc, slow_step_limit_from_environment);
     tcase_add_test(tc, task_dump_shows_state_wait_and_await_chain);
+    tcase_add_test(tc, sigusr1_dumps_the_tasks_and_the_program_goes_on);
+    tcase_add_test(tc, sigusr1_handler_of_the_program_is_left_alone);
 
     tc = new_case(s, "trace");
     tcase_add_test(tc, json_checker_can_fail);
     tcase_add_test(tc, trace_path_writes_valid_json);
     tcase_add_test(tc, trace_from_environment);
+    tcase_add_test(tc, trace_in_steps_is_the_same_every_run);
+    tcase_add_test(tc, trace_clock_from_environment_is_checked);
     tcase_add_test(tc, trace_to_bad_path_is_reported_and_harmless);
 
     tc = new_case(s, "misc");

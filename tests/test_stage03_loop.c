@@ -4,7 +4,7 @@
  * waking the waiters, fairness and the cooperative I/O budget, when the loop
  * ends or deadlocks with sockets about, short reads, the task dump,
  * io_wait, argument errors, select's FD_SETSIZE through the loop, and a
- * signal interrupting the selector (EINTR).
+ * signal interrupting the selector (EINTR; SIGUSR1's task dump comes at once).
  *
  * The tcases "io_cancel", "io_waiters", "io_fairness", "io_loop_end",
  * "io_seeing", "io_args" and "io_eintr" of the stage03 suite; every test
@@ -1555,6 +1555,90 @@ START_TEST(signal_during_selector_wait_is_harmless)
 }
 END_TEST
 
+/* SIGUSR1 while every task is parked and the loop blocks in the selector:
+ * the wait is interrupted and the dump comes then, not at the next I/O.  The
+ * helper signals once the loop thread is in the wait, then waits for it to
+ * come out (the dump) and go back in, and only then writes the data the
+ * reader waits for; so a dump that waited for the I/O would show the reader
+ * done, not parked.  Without /proc it cannot tell, and only the dump's
+ * coming at all is checked. */
+static void *usr1_thread(void *arg)
+{
+    struct eintr_helper *h = arg;
+    int spins = 0;
+    while (h->path[0] && !in_selector(h->path) && ++spins < HELPER_SPINS)
+        sched_yield();
+    h->saw_wait = h->path[0] && spins < HELPER_SPINS;
+    pthread_kill(h->loop_thread, SIGUSR1);
+    for (spins = 0; h->path[0] && in_selector(h->path) && spins < HELPER_SPINS; spins++)
+        sched_yield();
+    for (spins = 0; h->path[0] && !in_selector(h->path) && spins < HELPER_SPINS; spins++)
+        sched_yield();
+    h->wrote = write(h->fd, "sig", 3) == 3;
+    return NULL;
+}
+
+struct usr1_main {
+    co_t co;
+    int fd;
+    struct eintr_helper *helper;
+    pthread_t *thread;
+    struct eintr_res *res;
+    task_t *t;
+    struct s3_until_parked wait;
+    char buf[8];
+};
+
+static int usr1_main(co_t *co)
+{
+    struct usr1_main *f = (struct usr1_main *)co;
+    CO_BEGIN(co);
+    f->t = TASK_SPAWN(s3_reader, struct s3_reader, .fd = f->fd, .buf = f->buf,
+                      .len = sizeof f->buf - 1, .out = &f->res->rec);
+    f->wait = (struct s3_until_parked){.t = f->t, .max = 10};
+    AWAIT_CO(&f->wait.co, s3_until_parked);
+    f->res->parked = (int)CO_VALUE;
+    f->res->started = pthread_create(f->thread, NULL, usr1_thread, f->helper) == 0;
+    if (!f->res->started)
+        task_cancel(f->t);
+    AWAIT(task_join(f->t)); /* every task parked: the loop blocks in the selector */
+    CO_END;
+}
+
+START_TEST(sigusr1_during_selector_wait_dumps_at_once)
+{
+    int sv[2];
+    s3_socketpair(sv);
+    sigset_t usr1, oldmask;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_UNBLOCK, &usr1, &oldmask);
+    struct eintr_helper h = {.loop_thread = pthread_self(), .fd = sv[1]};
+    thread_syscall_path(h.path, sizeof h.path);
+    pthread_t thread;
+    struct eintr_res res;
+    memset(&res, 0, sizeof res);
+    char *log;
+    int rc = S3_RUN(_i, NULL, &log, usr1_main, struct usr1_main, .fd = sv[0], .helper = &h,
+                    .thread = &thread, .res = &res);
+    if (res.started)
+        pthread_join(thread, NULL);
+    pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+    s3_close_pair(sv);
+
+    ck_assert_int_eq(res.parked, 1);
+    ck_assert_int_eq(res.started, 1);
+    ck_assert_int_eq(h.wrote, 1);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(res.rec.n, 3); /* the program went on */
+    ck_assert_int_eq(count_of(log, "async: SIGUSR1: the tasks after "), 1);
+    ck_assert_ptr_null(strstr(log, "selector failed"));
+    if (h.saw_wait) /* the dump came while the reader still waited */
+        ck_assert_msg(strstr(log, "  task 's3_reader#2' parked on io recv on fd ") != NULL,
+                      "the log:\n%s", log);
+}
+END_TEST
+
 void stage03_add_loop(Suite *s)
 {
     TCase *tc = s3_case(s, "io_cancel");
@@ -1593,4 +1677,5 @@ void stage03_add_loop(Suite *s)
 
     tc = s3_case(s, "io_eintr");
     s3_add(tc, signal_during_selector_wait_is_harmless);
+    s3_add(tc, sigusr1_during_selector_wait_dumps_at_once);
 }

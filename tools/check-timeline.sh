@@ -1,7 +1,8 @@
 #!/bin/sh
 # The timeline tool (tools/timeline.c) on a real trace and on broken ones:
 # a real trace gives a well-formed SVG with one lane label per task, the same
-# bytes every time; a long one is cut at 400 steps and says so; a truncated,
+# bytes every time; one in ticks (ASYNC_TRACE_CLOCK=steps) is drawn in
+# ticks; a long one is cut at 400 steps and says so; a truncated,
 # empty, garbage or missing input gives exit 1 and a message, never a crash.
 # The broken inputs run again under AddressSanitizer + UBSan when gcc has them.
 tmp=$(mktemp -d) || exit 1
@@ -58,6 +59,22 @@ else
     say "failed on 500 steps: $(cat "$tmp/err")"
 fi
 
+# A trace in ticks (ASYNC_TRACE_CLOCK=steps) is drawn in ticks, not in time.
+printf '%s\n' '{"displayTimeUnit":"ns","otherData":{"clock":"steps"},"traceEvents":[' \
+    '{"ph":"M","name":"thread_name","pid":1,"tid":1,"args":{"name":"main#1"}},' \
+    '{"ph":"i","s":"t","name":"spawn","pid":1,"tid":1,"ts":0.000},' \
+    '{"ph":"X","name":"main","pid":1,"tid":1,"ts":1.000,"dur":1.000,"args":{"from":"start of main","to":"end of main"}},' \
+    '{"ph":"i","s":"t","name":"done","pid":1,"tid":1,"ts":3.000}' ']}' > "$tmp/steps.json"
+if $tool "$tmp/steps.json" "$tmp/steps.svg" 2>"$tmp/err"; then
+    grep -q 'drawn from tick 0 to tick 3: time counts events' "$tmp/steps.svg" &&
+        grep -q 'main#1 step 1: ran 1 tick at tick 1' "$tmp/steps.svg" &&
+        ! grep -q "$(printf '\302\265')s" "$tmp/steps.svg" ||
+        say "a trace in ticks is not drawn in ticks"
+    xml_ok "$tmp/steps.svg" || say "the SVG for a trace in ticks is not well-formed XML"
+else
+    say "failed on a trace in ticks: $(cat "$tmp/err")"
+fi
+
 # --partial draws what a truncated trace has.
 $tool --partial "$tmp/truncated.json" "$tmp/part.svg" 2>/dev/null && xml_ok "$tmp/part.svg" ||
     say "--partial did not draw the truncated trace"
@@ -81,7 +98,7 @@ if "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=address,undefined 
     # Leaks are not the question (the process ends at once); bad reads are.
     export ASAN_OPTIONS=detect_leaks=0
     broken "$tmp/timeline-san"
-    for f in "$small" "$tmp/long.json"; do
+    for f in "$small" "$tmp/long.json" "$tmp/steps.json"; do
         "$tmp/timeline-san" "$f" "$tmp/san.svg" 2>"$tmp/err" || say "under the sanitizers on $f: $(head -c 300 "$tmp/err")"
     done
     san=" (and under ASan+UBSan)"

@@ -15,6 +15,9 @@
  * byte against the end of the buffer: a trace may be cut short (a program
  * killed before the loop closed it) or not be a trace at all.  A cut-short
  * trace is an error unless --partial says to draw its complete events.
+ * A trace taken with ASYNC_TRACE_CLOCK=steps says so in its header
+ * ("otherData":{"clock":"steps"}): its times are ticks of a counter, one
+ * per event, and the picture counts in ticks instead of microseconds.
  * The output depends only on the input and the arguments, so a committed
  * picture can be regenerated and compared.
  */
@@ -46,6 +49,7 @@ static struct task *tasks; static size_t ntasks, cap_tasks;
 static struct ev *evs;     static size_t nevs, cap_evs;
 static size_t *by_tid;     static size_t nby_tid; /* tid -> task index + 1 */
 static const char *subject; /* the file the messages are about */
+static int ticks;           /* the times are ticks (ASYNC_TRACE_CLOCK=steps) */
 
 static void die(const char *what, const char *detail)
 {
@@ -343,7 +347,15 @@ static size_t parse_trace(struct parser *ps)
     } else if (*ps->p == '{') {
         ps->p++;
         while (!ps->err && next_member(ps, &first, key, sizeof key) == 1) {
-            if (strcmp(key, "traceEvents") != 0) {
+            if (!strcmp(key, "otherData") && ps->p < ps->end && *ps->p == '{') {
+                char clock[8] = "";
+                int ofirst = 1, r;
+                ps->p++;
+                while ((r = next_member(ps, &ofirst, key, sizeof key)) == 1
+                       && (!strcmp(key, "clock") ? parse_string(ps, clock, sizeof clock) : skip_value(ps, 2)) == 0)
+                    ;
+                ticks = r == 0 && !strcmp(clock, "steps");
+            } else if (strcmp(key, "traceEvents") != 0) {
                 skip_value(ps, 1);
             } else if (seen || ps->p >= ps->end || *ps->p != '[') {
                 fail(ps, "traceEvents should be one array");
@@ -426,11 +438,25 @@ static const char *decode(const char *at, char *buf, size_t cap)
     return buf;
 }
 
+/* A length of time; in ticks, "1 tick", "3 ticks". */
 static const char *fmt_time(double us, char *buf, size_t cap)
 {
     double a = us < 0 ? -us : us;
+    if (ticks) {
+        snprintf(buf, cap, "%.0f tick%s", us, a == 1 ? "" : "s");
+        return buf;
+    }
     snprintf(buf, cap, a < 1000 ? "%.3f " US : a < 1e6 ? "%.3f ms" : "%.3f s",
              a < 1000 ? us : a < 1e6 ? us / 1e3 : us / 1e6);
+    return buf;
+}
+
+/* A point in time; in ticks, "tick 5". */
+static const char *fmt_at(double us, char *buf, size_t cap)
+{
+    if (!ticks)
+        return fmt_time(us, buf, cap);
+    snprintf(buf, cap, "tick %.0f", us);
     return buf;
 }
 
@@ -452,19 +478,19 @@ static void axis(double bottom)
 {
     static const double m[] = {1, 2, 5};
     double step = 0;
-    for (double p = 0.001; !step; p *= 10)
+    for (double p = ticks ? 1 : 0.001; !step; p *= 10)
         for (int k = 0; k < 3 && !step; k++)
             if ((t_hi - t_lo) / (p * m[k]) <= 10)
                 step = p * m[k];
-    int ms = step >= 1000;
+    int ms = step >= 1000 && !ticks;
     double su = ms ? step / 1000 : step;
     int dec = su >= 1 ? 0 : su >= 0.1 ? 1 : su >= 0.01 ? 2 : 3;
     long i = (long)(t_lo / step), n = 0;
     for (i += i * step < t_lo; i * step <= t_hi + step * 1e-9 && n++ < 12; i++) {
         double x = xof(i * step);
         fprintf(out, "<line class=\"g\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                "<text class=\"ax\" x=\"%.1f\" y=\"%d\">%.*f %s</text>\n",
-                x, TOP - 4, x, bottom, x, TOP - 8, dec, i * su, ms ? "ms" : US);
+                "<text class=\"ax\" x=\"%.1f\" y=\"%d\">%.*f%s</text>\n",
+                x, TOP - 4, x, bottom, x, TOP - 8, dec, i * su, ticks ? "" : ms ? " ms" : " " US);
     }
 }
 
@@ -575,8 +601,9 @@ static void render(const char *title, const char *source, size_t nevents, int tr
     xml_text(title, 120);
     fprintf(out, "</text>\n<text x=\"10\" y=\"37\">%zu tasks, %zu steps, %zu marks in ", ntasks, nsteps, nevs - nsteps);
     xml_text(source, 80);
-    fprintf(out, "; drawn from %s", fmt_time(t_lo, d, sizeof d));
-    fprintf(out, " to %s</text>\n", fmt_time(t_hi, d, sizeof d));
+    fprintf(out, "; drawn from %s", fmt_at(t_lo, d, sizeof d));
+    fprintf(out, " to %s%s</text>\n", fmt_at(t_hi, d, sizeof d),
+            ticks ? ": time counts events, a tick each (ASYNC_TRACE_CLOCK=steps)" : "");
     int ny = 52;
     if (steps_in + marks_in < nevs) {
         fprintf(out, "<text class=\"n\" x=\"10\" y=\"%d\">Not all is drawn: the earliest %zu steps and %zu marks, "
@@ -656,12 +683,12 @@ static void render(const char *title, const char *source, size_t nevents, int tr
             xml_text(tasks[e->task].name, 96);
             if (e->kind == K_STEP) {
                 fprintf(out, " step %d: ran %s at %s\nfrom ", ++ls[e->task].steps,
-                        fmt_time(e->dur, d, sizeof d), fmt_time(e->ts, d2, sizeof d2));
+                        fmt_time(e->dur, d, sizeof d), fmt_at(e->ts, d2, sizeof d2));
                 xml_text(decode(e->from, site, sizeof site), 160);
                 fputs("\nto ", out);
                 xml_text(decode(e->to, site2, sizeof site2), 160);
             } else
-                fprintf(out, " at %s", fmt_time(e->ts, d, sizeof d));
+                fprintf(out, " at %s", fmt_at(e->ts, d, sizeof d));
             fprintf(out, "</title></%s>\n", tag);
         }
     free(ls);
