@@ -1,0 +1,24 @@
+/*
+ * test_stage06.c - HTTP/1.1 on the framework: the message parser, and the
+ * server and client built on it.
+ *
+ * The suite is built here from one file per topic:
+ *     test_stage06_parse.c   hparse: finding the end of a head split at any
+ *                            byte, requests and responses parsed in place,
+ *                            every malformed or ambiguous form refused with
+ *                            its own error and status, the framing rules of
+ *                            RFC 9112 6.3, chunked bodies decoded
+ *                            incrementally and strictly
+ * and stage06_util.h declares what they share.
+ */
+#include <check.h>
+
+#include "stage06_util.h"
+
+Suite *stage06_suite(void)
+{
+    Suite *s = suite_create("stage06");
+    stage06_parse_tcases(s);
+    stage06_client_tcases(s);
+    return s;
+}
