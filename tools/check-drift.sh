@@ -26,6 +26,20 @@ for cur in $(ls -d stage0[1-9]_* 2>/dev/null | sort); do
     fi
     prev=$cur
 done
-grep -v '^#' "$list" | awk 'NF && NF < 3 { print "check-drift: entry without a GUIDE section: " $0; bad = 1 } END { exit bad }' || bad=$((bad + 1))
+# Each entry names, in quotes, a heading of GUIDE.md that must exist.
+guide=GUIDE.md
+grep -v '^#' "$list" | grep . | while IFS= read -r entry; do
+    title=$(printf '%s\n' "$entry" | sed -n 's/^[^"]*"\([^"]*\)".*/\1/p')
+    if [ -z "$title" ]; then
+        echo "check-drift: entry without a quoted GUIDE section: $entry"; echo x
+    elif ! grep -qxF "### $title" "$guide" 2>/dev/null && ! grep -qxF "#### $title" "$guide" 2>/dev/null; then
+        echo "check-drift: $guide has no section \"$title\" (named in $list)"; echo x
+    fi
+done > "${TMPDIR:-/tmp}/check-drift.$$"
+if grep -q . "${TMPDIR:-/tmp}/check-drift.$$"; then
+    grep -v '^x$' "${TMPDIR:-/tmp}/check-drift.$$"
+    bad=$((bad + $(grep -c '^x$' "${TMPDIR:-/tmp}/check-drift.$$")))
+fi
+rm -f "${TMPDIR:-/tmp}/check-drift.$$"
 if [ "$bad" -ne 0 ]; then echo "check-drift: $bad problem(s)"; exit 1; fi
 echo "check-drift: carried code matches between consecutive stages"

@@ -30,6 +30,13 @@ expect_fail "check-drift on an undeclared change" sh -c "cd '$tmp/d' && sh '$her
 echo one > "$tmp/d/stage02_b/f.c"
 echo "stage02_b f.c 2.1" > "$tmp/d/tools/carried.txt"
 expect_fail "check-drift on a stale entry" sh -c "cd '$tmp/d' && sh '$here/tools/check-drift.sh'"
+echo three > "$tmp/d/stage02_b/f.c"
+echo 'stage02_b f.c GUIDE ch.2 "Why f changes"' > "$tmp/d/tools/carried.txt"
+printf '### Something else\n' > "$tmp/d/GUIDE.md"
+expect_fail "check-drift on a GUIDE section that does not exist" sh -c "cd '$tmp/d' && sh '$here/tools/check-drift.sh'"
+printf '### Why f changes\n' > "$tmp/d/GUIDE.md"
+(cd "$tmp/d" && sh "$here/tools/check-drift.sh" >/dev/null) ||
+    { echo "selftest: check-drift rejected a declared change with its section"; fail=1; }
 
 [ $fail -eq 0 ] && echo "selftest: the repository checks catch what they should"
 exit $fail
