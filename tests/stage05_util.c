@@ -6,11 +6,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stage05_util.h"
+
+extern char **environ;
 
 TCase *s5_case(Suite *s, const char *name) { return s4_case(s, name); }
 
@@ -116,3 +123,108 @@ uint32_t s5_rand(uint64_t *state)
 }
 
 uint32_t s5_below(uint64_t *state, uint32_t n) { return n ? s5_rand(state) % n : 0; }
+
+/* ---- running a program ------------------------------------------------------ */
+
+/* The environment without the variables that make the loop say more. */
+static char **quiet_environ(void)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 1, sizeof *env);
+    ck_assert_ptr_nonnull(env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "ASYNC_TRACE=", 12) != 0 &&
+            strncmp(environ[i], "ASYNC_DEBUG=", 12) != 0 &&
+            strncmp(environ[i], "ASYNC_SLOW_MS=", 14) != 0)
+            env[k++] = environ[i];
+    return env;
+}
+
+struct s5_output s5_run_program(const char *dir, const char *name, const char *const args[])
+{
+    char path[512];
+    char *argv[16];
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    argv[n++] = path;
+    for (; args && args[n - 1]; n++) {
+        ck_assert_uint_lt(n, sizeof argv / sizeof argv[0] - 1);
+        argv[n] = (char *)(uintptr_t)args[n - 1]; /* posix_spawn's type; it does not write */
+    }
+    argv[n] = NULL;
+
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_gt(p[1], 2); /* 0..2 are open: the dup2s cannot clash */
+    posix_spawn_file_actions_t fa;
+    ck_assert_int_eq(posix_spawn_file_actions_init(&fa), 0);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    posix_spawn_file_actions_addclose(&fa, p[1]);
+    char **env = quiet_environ();
+    pid_t pid;
+    int err = posix_spawn(&pid, path, &fa, NULL, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    free(env);
+    close(p[1]);
+    if (err != 0) {
+        close(p[0]);
+        ck_abort_msg("cannot run %s: %s (run the tests from the repository root, "
+                     "after building the examples)", path, strerror(err));
+    }
+
+    struct s5_output o = {0};
+    size_t cap = 4096;
+    o.text = malloc(cap);
+    ck_assert_ptr_nonnull(o.text);
+    for (;;) {
+        if (cap - o.len < 1024) {
+            cap *= 2;
+            o.text = realloc(o.text, cap);
+            ck_assert_ptr_nonnull(o.text);
+        }
+        ssize_t r = read(p[0], o.text + o.len, cap - o.len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        o.len += (size_t)r;
+    }
+    o.text[o.len] = '\0';
+    close(p[0]);
+    while (waitpid(pid, &o.status, 0) < 0)
+        ck_assert_int_eq(errno, EINTR);
+    return o;
+}
+
+void s5_assert_exit_0(const char *name, const struct s5_output *o)
+{
+    ck_assert_msg(WIFEXITED(o->status) && WEXITSTATUS(o->status) == 0,
+                  "%s: %s %d; its output:\n%s", name,
+                  WIFEXITED(o->status) ? "exit status" : "killed by signal",
+                  WIFEXITED(o->status) ? WEXITSTATUS(o->status) : WTERMSIG(o->status),
+                  o->text);
+}
+
+/* Compare line by line, so a failure names the first line that differs. */
+void s5_assert_same_text(const char *name, const char *got, const char *want)
+{
+    int line = 1;
+    const char *g = got, *w = want;
+    while (*g && *w) {
+        size_t gl = strcspn(g, "\n"), wl = strcspn(w, "\n");
+        if (gl != wl || memcmp(g, w, gl) != 0)
+            ck_abort_msg("%s, line %d:\n  want: %.*s\n  got:  %.*s\nwhole output:\n%s",
+                         name, line, (int)wl, w, (int)gl, g, got);
+        g += gl + (g[gl] == '\n');
+        w += wl + (w[wl] == '\n');
+        line++;
+    }
+    if (*g || *w)
+        ck_abort_msg("%s, line %d: %s\nwhole output:\n%s", name, line,
+                     *g ? "more output than expected" : "output ends early", got);
+}

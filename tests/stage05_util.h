@@ -86,6 +86,22 @@ int s5_count_dir(const char *path);
 /* A blocking pipe (asserts); both ends close-on-exec. */
 void s5_pipe(int fds[2]);
 
+/* What a program wrote (stdout and stderr on one pipe, NUL-terminated: free
+ * text) and how it ended (waitpid's status). */
+struct s5_output {
+    char *text;
+    size_t len;
+    int status;
+};
+/* Run dir/name with args (NULL-terminated, at most 14) in the environment
+ * minus ASYNC_TRACE, ASYNC_DEBUG and ASYNC_SLOW_MS, which add output; wait
+ * for it to end. */
+struct s5_output s5_run_program(const char *dir, const char *name, const char *const args[]);
+/* Assert it exited 0, printing its output if not. */
+void s5_assert_exit_0(const char *name, const struct s5_output *o);
+/* Compare line by line, so a failure names the first line that differs. */
+void s5_assert_same_text(const char *name, const char *got, const char *want);
+
 /* ---- a seeded PRNG (xorshift64*): the same run for the same seed ---------- */
 
 uint32_t s5_rand(uint64_t *state);

@@ -36,118 +36,18 @@
 #error "build with -DEXAMPLES_DIR='\"build/stage5/examples\"'"
 #endif
 
-extern char **environ;
-
-struct output {
-    char *text; /* NUL-terminated; free it */
-    size_t len;
-    int status; /* waitpid's */
-};
-
-/* The environment without the variables that make the loop say more. */
-static char **quiet_environ(void)
+/* Run EXAMPLES_DIR/name --virtual-clock (s5_run_program). */
+static struct s5_output run_example(const char *name)
 {
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 1, sizeof *env);
-    ck_assert_ptr_nonnull(env);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "ASYNC_TRACE=", 12) != 0 &&
-            strncmp(environ[i], "ASYNC_DEBUG=", 12) != 0 &&
-            strncmp(environ[i], "ASYNC_SLOW_MS=", 14) != 0)
-            env[k++] = environ[i];
-    return env;
-}
-
-/* Run EXAMPLES_DIR/name --virtual-clock; collect what it writes and how it
- * ended. */
-static struct output run_example(const char *name)
-{
-    char path[512];
-    char flag[] = "--virtual-clock";
-    snprintf(path, sizeof path, "%s/%s", EXAMPLES_DIR, name);
-    char *argv[] = {path, flag, NULL};
-
-    int p[2];
-    ck_assert_int_eq(pipe(p), 0);
-    ck_assert_int_gt(p[1], 2); /* 0..2 are open: the dup2s cannot clash */
-    posix_spawn_file_actions_t fa;
-    ck_assert_int_eq(posix_spawn_file_actions_init(&fa), 0);
-    posix_spawn_file_actions_addclose(&fa, p[0]);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    posix_spawn_file_actions_addclose(&fa, p[1]);
-    char **env = quiet_environ();
-    pid_t pid;
-    int err = posix_spawn(&pid, path, &fa, NULL, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    free(env);
-    close(p[1]);
-    if (err != 0) {
-        close(p[0]);
-        ck_abort_msg("cannot run %s: %s (run the tests from the repository root, "
-                     "after building the examples)", path, strerror(err));
-    }
-
-    struct output o = {0};
-    size_t cap = 4096;
-    o.text = malloc(cap);
-    ck_assert_ptr_nonnull(o.text);
-    for (;;) {
-        if (cap - o.len < 1024) {
-            cap *= 2;
-            o.text = realloc(o.text, cap);
-            ck_assert_ptr_nonnull(o.text);
-        }
-        ssize_t r = read(p[0], o.text + o.len, cap - o.len - 1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        o.len += (size_t)r;
-    }
-    o.text[o.len] = '\0';
-    close(p[0]);
-    while (waitpid(pid, &o.status, 0) < 0)
-        ck_assert_int_eq(errno, EINTR);
-    return o;
-}
-
-static void assert_exit_0(const char *name, const struct output *o)
-{
-    ck_assert_msg(WIFEXITED(o->status) && WEXITSTATUS(o->status) == 0,
-                  "%s: %s %d; its output:\n%s", name,
-                  WIFEXITED(o->status) ? "exit status" : "killed by signal",
-                  WIFEXITED(o->status) ? WEXITSTATUS(o->status) : WTERMSIG(o->status),
-                  o->text);
-}
-
-/* Compare line by line, so a failure names the first line that differs. */
-static void assert_same_text(const char *name, const char *got, const char *want)
-{
-    int line = 1;
-    const char *g = got, *w = want;
-    while (*g && *w) {
-        size_t gl = strcspn(g, "\n"), wl = strcspn(w, "\n");
-        if (gl != wl || memcmp(g, w, gl) != 0)
-            ck_abort_msg("%s, line %d:\n  want: %.*s\n  got:  %.*s\nwhole output:\n%s",
-                         name, line, (int)wl, w, (int)gl, g, got);
-        g += gl + (g[gl] == '\n');
-        w += wl + (w[wl] == '\n');
-        line++;
-    }
-    if (*g || *w)
-        ck_abort_msg("%s, line %d: %s\nwhole output:\n%s", name, line,
-                     *g ? "more output than expected" : "output ends early", got);
+    const char *const args[] = {"--virtual-clock", NULL};
+    return s5_run_program(EXAMPLES_DIR, name, args);
 }
 
 static void check_exact(const char *name, const char *want)
 {
-    struct output o = run_example(name);
-    assert_exit_0(name, &o);
-    assert_same_text(name, o.text, want);
+    struct s5_output o = run_example(name);
+    s5_assert_exit_0(name, &o);
+    s5_assert_same_text(name, o.text, want);
     free(o.text);
 }
 
@@ -299,11 +199,11 @@ static char *normalise_blocking(const char *text, unsigned long *on_thread)
 
 START_TEST(example_blocking_call)
 {
-    struct output o = run_example("blocking_call");
-    assert_exit_0("blocking_call", &o);
+    struct s5_output o = run_example("blocking_call");
+    s5_assert_exit_0("blocking_call", &o);
     unsigned long on_thread;
     char *lines = normalise_blocking(o.text, &on_thread);
-    assert_same_text("blocking_call (time stamps removed)", lines,
+    s5_assert_same_text("blocking_call (time stamps removed)", lines,
                      "main    ticker started: a tick every 50 ms\n"
                      "          (virtual clock: the ticks are counted, not printed)\n"
                      "main    slow_read() on a worker thread: await thread_run(slow_read, &req)\n"
