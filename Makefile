@@ -62,7 +62,10 @@ DEMOS_2 := interleave join_two gather_three cancel_worker supervise group_fail
 DEMOS_3 := echo_server echo_client hello_http
 DEMOS_4 := hello_later delayed_prints spawn_join idle_echo
 DEMOS_5 := event_wait lock_order queue_workers producer_consumer blocking_call
-DEMOS_6 := http_demo http_fetch
+# Stage 6's main demo is a server that runs until Ctrl-C, so it is the only
+# one `make stage6 run` starts: EX=http_journey (a server and three clients
+# in one loop) and EX=http_fetch ARGS=URL (the client) run the others.
+DEMOS_6 := http_demo
 BENCH_1 := resume
 BENCH_2 := loop
 BENCH_3 := echo selectors c10k
@@ -75,6 +78,10 @@ demos_of = $(DEMOS_$(1))
 # trace's times are the real clock's, so a virtual sleep shows as no time.
 # (ASYNC_TRACE_CLOCK=steps make stageN trace: a tick per event instead.)
 TRACE_ARGS_5 := --virtual-clock
+# The demo `make stageN trace` runs, where it is not the main one: stage 6's
+# serves until stopped, so its trace is of http_journey, which ends.
+TRACE_DEMO_6 := http_journey
+trace_demo_of = $(if $(TRACE_DEMO_$(1)),$(TRACE_DEMO_$(1)),$(firstword $(call demos_of,$(1))))
 
 # The GUIDE's pictures: PICTURES_N lists the demos of stage N drawn as
 # pictures/stageN-DEMO.svg, PICTURE_ARGS_N_DEMO their arguments.  Each is
@@ -83,14 +90,15 @@ TRACE_ARGS_5 := --virtual-clock
 # report descriptors differs, and with it the picture).  Chosen to show each
 # chapter's point: stage 4's main demo is one task sleeping once, so its
 # picture is delayed_prints; stage 5's is one Event set once, so lock_order
-# (a lock hand-off).  A stage without a PICTURES_N line has no picture and
-# is not built for one; stage 6's goes here when it has a demo to draw
-# (PICTURES_6 := DEMO, then make pictures and commit pictures/).
+# (a lock hand-off); stage 6's serves until stopped, so http_journey (a
+# server and three clients, one of them slow).  A stage without a PICTURES_N
+# line has no picture and is not built for one.
 PICTURES_2 := interleave
 PICTURES_3 := echo_server
 PICTURES_4 := delayed_prints
 PICTURES_5 := lock_order
 PICTURE_ARGS_5_lock_order := --virtual-clock
+PICTURES_6 := http_journey
 
 # ---- tools ----------------------------------------------------------------
 # One build for every variant: a tool is not part of a stage, and SAN or
@@ -161,7 +169,7 @@ trace-$(1):
 	@echo "stage $(1) has no loop to trace: its generators are driven by hand (try make stage2 trace)"
 else
 trace-$(1): build-$(1) $$(TIMELINE)
-	@d=$$(firstword $$(call demos_of,$(1))); o=$$(S$(1)_OUT); \
+	@d=$$(call trace_demo_of,$(1)); o=$$(S$(1)_OUT); \
 	    echo "== ASYNC_TRACE=$$$$o/trace.json $$$$o/examples/$$$$d$$(if $$(TRACE_ARGS_$(1)), $$(TRACE_ARGS_$(1)))"; \
 	    ASYNC_TRACE=$$$$o/trace.json $$$$o/examples/$$$$d $$(TRACE_ARGS_$(1)) || echo "(the demo exited with status $$$$?)"; \
 	    $$(TIMELINE) $$$$o/trace.json $$$$o/timeline.svg --title "stage $(1): $$$$d$$(if $$(TRACE_ARGS_$(1)), $$(TRACE_ARGS_$(1)))" || exit 1; \
@@ -238,7 +246,7 @@ test: checks
 	@status=0; for n in $(STAGE_NUMS); do $(MAKE) --no-print-directory test-$$n || status=1; echo; done; \
 	    sh tools/total.sh $(BUILD) $(STAGE_NUMS); exit $$status
 run: build-$(NEWEST)
-	@$(BUILD)/stage$(NEWEST)/examples/$(firstword $(call demos_of,$(NEWEST)))
+	@$(BUILD)/stage$(NEWEST)/examples/$(firstword $(call demos_of,$(NEWEST))) $(ARGS)
 bench: $(foreach n,$(STAGE_NUMS),bench-$(n))
 diff:
 	@echo "say which stage: make stage2 diff"; exit 2

@@ -1,11 +1,18 @@
 /*
  * http_demo.c - the course's main demo: an HTTP/1.1 server on 127.0.0.1:8080.
  *
- * (Work in progress: /hello, /echo, /sleep?ms=N, /users/{id}; the live
- * stats page of issue 5 is still to come.)
+ *   /              a page that shows the loop live: it fetches /stats
+ *                  every second and draws the numbers
+ *   /stats         the loop and the server in numbers, as JSON
+ *   /hello         "hello, world"
+ *   POST /echo     the body back, with its Content-Type
+ *   /sleep?ms=N    answers after N ms: open the page, run
+ *                      curl localhost:8080/sleep?ms=5000 &
+ *                  and watch "parked" go up while /hello stays instant
+ *   /users/{id}    a path parameter
  *
  *   http_demo [--host H] [--port P] [--workers N] [--quiet]
- *   (HTTP_HOST and HTTP_PORT set the defaults)
+ *   (HTTP_HOST and HTTP_PORT set the defaults; port 0 takes a free one)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,7 +85,104 @@ static int user(co_t *co)
     CO_END;
 }
 
+/* Every number comes from a struct this course built: the loop's task
+ * lists (stage 2), its selector's registrations (stage 3), its deadline
+ * heap (stage 4) and the server's counters.  Read them as they are, in the
+ * middle of a step: "running" is this very handler's connection task. */
+struct stats {
+    struct http_handler h;
+};
+
+static int stats(co_t *co)
+{
+    struct stats *f = (struct stats *)co;
+    const struct loop *l = loop_current();
+    const struct http_stats *st = &f->h.req->srv->stats;
+    CO_BEGIN(co);
+    http_header(f->h.res, "Cache-Control", "no-store");
+    f->h.res->content_type = "application/json";
+    http_printf(f->h.res,
+                "{\"tasks\":%zu,\"ready\":%zu,\"running\":%d,\"parked\":%zu,"
+                "\"io_waiting\":%zu,\"fds\":%zu,\"timers\":%u,\"steps\":%llu,"
+                "\"polls\":%llu,\"selector\":\"%s\",\"uptime_ms\":%llu,"
+                "\"requests\":%llu,\"accepted\":%llu,\"refused\":%llu,"
+                "\"errors\":%llu,\"bytes_out\":%llu,\"conns\":%d,\"active\":%d}\n",
+                l->nlive, l->nready, l->current != NULL,
+                l->nlive - l->nready - (l->current != NULL), l->io.nwaiting,
+                l->io.nregistered, l->timers.n, (unsigned long long)l->steps,
+                (unsigned long long)l->io.polls, l->io.ops->name,
+                (unsigned long long)loop_time_ms(), (unsigned long long)st->requests,
+                (unsigned long long)st->accepted, (unsigned long long)st->refused,
+                (unsigned long long)st->errors, (unsigned long long)st->bytes_out, st->conns,
+                st->active);
+    CO_END;
+}
+
+/* The page: plain HTML and a few lines of script, so that it is the loop's
+ * own numbers that move, not a framework's. */
+static const char page_html[] =
+    "<!doctype html>\n"
+    "<html lang=\"en\"><head><meta charset=\"utf-8\"><title>async-c: the loop, live</title>\n"
+    "<style>body{font:16px system-ui,sans-serif;margin:2em;color:#222}"
+    "table{border-collapse:collapse}td{padding:.3em 1em;border-bottom:1px solid #ddd}"
+    "td.n{font:24px ui-monospace,monospace;text-align:right;min-width:6em}"
+    "small{color:#666}</style></head><body>\n"
+    "<h1>The loop, live</h1>\n"
+    "<p><small>This page asks <a href=\"/stats\">/stats</a> once a second. Try "
+    "<code id=\"cmd\">curl '/sleep?ms=5000' &amp;</code> a few times and watch the "
+    "parked tasks.</small></p>\n"
+    "<table>\n"
+    "<tr><td>tasks alive</td><td class=\"n\" id=\"tasks\">-</td></tr>\n"
+    "<tr><td>parked (waiting for something)</td><td class=\"n\" id=\"parked\">-</td></tr>\n"
+    "<tr><td>parked on a descriptor</td><td class=\"n\" id=\"io_waiting\">-</td></tr>\n"
+    "<tr><td>descriptors the selector watches</td><td class=\"n\" id=\"fds\">-</td></tr>\n"
+    "<tr><td>pending timers</td><td class=\"n\" id=\"timers\">-</td></tr>\n"
+    "<tr><td>open connections</td><td class=\"n\" id=\"conns\">-</td></tr>\n"
+    "<tr><td>requests served</td><td class=\"n\" id=\"requests\">-</td></tr>\n"
+    "<tr><td>requests per second</td><td class=\"n\" id=\"rate\">-</td></tr>\n"
+    "<tr><td>task steps run</td><td class=\"n\" id=\"steps\">-</td></tr>\n"
+    "<tr><td>selector</td><td class=\"n\" id=\"selector\">-</td></tr>\n"
+    "</table>\n"
+    "<p><small id=\"status\">waiting for the first answer</small></p>\n"
+    "<script>\n"
+    "let last = null;\n"
+    "document.getElementById('cmd').textContent = \"curl '\" + location.origin + "
+    "\"/sleep?ms=5000' &\";\n"
+    "async function tick() {\n"
+    "  try {\n"
+    "    const r = await fetch('/stats', {cache: 'no-store'});\n"
+    "    const s = await r.json();\n"
+    "    for (const k of ['tasks','parked','io_waiting','fds','timers','conns','requests',"
+    "'steps','selector'])\n"
+    "      document.getElementById(k).textContent = s[k];\n"
+    "    if (last) document.getElementById('rate').textContent =\n"
+    "      Math.round((s.requests - last.requests) * 1000 / Math.max(1, s.uptime_ms - "
+    "last.uptime_ms));\n"
+    "    last = s;\n"
+    "    document.getElementById('status').textContent = 'updated at ' + "
+    "new Date().toLocaleTimeString();\n"
+    "  } catch (e) {\n"
+    "    document.getElementById('status').textContent = 'the server does not answer: ' + e;\n"
+    "  }\n"
+    "}\n"
+    "tick(); setInterval(tick, 1000);\n"
+    "</script></body></html>\n";
+
+struct page {
+    struct http_handler h;
+};
+
+static int page(co_t *co)
+{
+    struct page *f = (struct page *)co;
+    CO_BEGIN(co);
+    http_respond(f->h.res, 200, "text/html; charset=utf-8", page_html, sizeof page_html - 1);
+    CO_END;
+}
+
 static const struct http_route routes[] = {
+    HTTP_ROUTE("GET", "/", page, struct page),
+    HTTP_ROUTE("GET", "/stats", stats, struct stats),
     HTTP_ROUTE("GET", "/hello", hello, struct hello),
     HTTP_ROUTE("POST", "/echo", echo, struct echo),
     HTTP_ROUTE("GET", "/sleep", slow, struct slow),
