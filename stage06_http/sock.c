@@ -1,6 +1,10 @@
 /*
  * sock.c - socket operations, each a "try" function for io.c to retry.
  */
+/* SO_REUSEPORT is not POSIX: glibc declares it only for _DEFAULT_SOURCE
+ * (the BSDs and macOS declare it anyway).  Without this line the #ifdef
+ * below would quietly take the "not supported" branch. */
+#define _DEFAULT_SOURCE
 #include "sock.h"
 
 #include <arpa/inet.h>

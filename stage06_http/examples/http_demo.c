@@ -18,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "loop.h"
 #include "sleep.h"
+#include "sock.h"
 
 struct hello {
     struct http_handler h;
@@ -106,7 +108,7 @@ static int stats(co_t *co)
                 "\"io_waiting\":%zu,\"fds\":%zu,\"timers\":%u,\"steps\":%llu,"
                 "\"polls\":%llu,\"selector\":\"%s\",\"uptime_ms\":%llu,"
                 "\"requests\":%llu,\"accepted\":%llu,\"refused\":%llu,"
-                "\"errors\":%llu,\"bytes_out\":%llu,\"conns\":%d,\"active\":%d}\n",
+                "\"errors\":%llu,\"bytes_out\":%llu,\"conns\":%d,\"active\":%d,\"pid\":%ld}\n",
                 l->nlive, l->nready, l->current != NULL,
                 l->nlive - l->nready - (l->current != NULL), l->io.nwaiting,
                 l->io.nregistered, l->timers.n, (unsigned long long)l->steps,
@@ -114,7 +116,7 @@ static int stats(co_t *co)
                 (unsigned long long)loop_time_ms(), (unsigned long long)st->requests,
                 (unsigned long long)st->accepted, (unsigned long long)st->refused,
                 (unsigned long long)st->errors, (unsigned long long)st->bytes_out, st->conns,
-                st->active);
+                st->active, (long)getpid()); /* --workers: which process answered */
     CO_END;
 }
 
@@ -250,6 +252,17 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (workers > 1) {
         frame.cfg.reuse_port = 1;
+        if (frame.cfg.port == 0) {
+            /* Each worker listens on its own socket: with port 0 each would
+             * get a port of its own.  Take one free port for all of them. */
+            int fd = sock_listen_shared(frame.cfg.host, 0, 1);
+            if (fd < 0 || (frame.cfg.port = sock_port(fd)) < 0) {
+                fprintf(stderr, "http_demo: no free port on %s: %s\n", frame.cfg.host,
+                        task_strerror(fd < 0 ? fd : frame.cfg.port));
+                return 1;
+            }
+            close(fd);
+        }
         return http_workers(workers, run, NULL) == 0 ? 0 : 1;
     }
     return run(NULL);
