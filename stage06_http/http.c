@@ -646,11 +646,31 @@ int http_serve(co_t *co)
 
 /* ---- --workers ---------------------------------------------------------------- */
 
-static volatile sig_atomic_t worker_signal;
-
-static void note_signal(int signo)
+/* The parent does nothing but wait, so it waits for signals the simple way:
+ * SIGINT, SIGTERM and SIGCHLD blocked, and taken one at a time with
+ * sigwaitinfo - no handler, and no window in which a signal that arrives
+ * just before the wait is lost.  SIGCHLD gets a handler that does nothing,
+ * because a signal whose action is to be ignored may be discarded even
+ * while blocked.  Each worker runs in a process group of its own, so a
+ * Ctrl-C at the terminal reaches only the parent, which passes it on once:
+ * otherwise every worker would get it twice (from the terminal and from
+ * the parent), and the second means "stop now". */
+static void on_child(int signo)
 {
-    worker_signal = signo;
+    (void)signo;
+}
+
+static void reap(pid_t *pids, int started, int *left, int *failed)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        for (int i = 0; i < started; i++)
+            if (pids[i] == pid) {
+                pids[i] = -1;
+                (*left)--;
+                *failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+            }
 }
 
 int http_workers(int n, int (*run)(void *arg), void *arg)
@@ -659,12 +679,17 @@ int http_workers(int n, int (*run)(void *arg), void *arg)
     pid_t pids[MAX_WORKERS];
     if (n < 1 || n > MAX_WORKERS)
         return -EINVAL;
-    struct sigaction sa, old_int, old_term;
+    sigset_t set, old_mask;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGCHLD);
+    struct sigaction sa, old_chld;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = note_signal; /* no SA_RESTART: waitpid must return */
+    sa.sa_handler = on_child;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGCHLD, &sa, &old_chld);
+    sigprocmask(SIG_BLOCK, &set, &old_mask);
     int started = 0, failed = 0;
     for (; started < n; started++) {
         fflush(NULL); /* or the children would print the parent's buffers */
@@ -674,41 +699,34 @@ int http_workers(int n, int (*run)(void *arg), void *arg)
             break;
         }
         if (pid == 0) {
-            sigaction(SIGINT, &old_int, NULL);
-            sigaction(SIGTERM, &old_term, NULL);
+            setpgid(0, 0);
+            sigaction(SIGCHLD, &old_chld, NULL);
+            sigprocmask(SIG_SETMASK, &old_mask, NULL);
             int rc = run(arg);
             fflush(NULL);
             _exit(rc == 0 ? 0 : 1);
         }
+        setpgid(pid, pid); /* as well: whichever runs first, it is done */
         pids[started] = pid;
     }
     if (failed) /* a partial set of workers is not what was asked for */
         for (int i = 0; i < started; i++)
             kill(pids[i], SIGTERM);
     int left = started, forwarded = 0;
+    reap(pids, started, &left, &failed);
     while (left > 0) {
-        int status;
-        pid_t pid = waitpid(-1, &status, 0);
-        if (pid < 0 && errno == EINTR) {
-            if (worker_signal && forwarded < 2) { /* the second time: now */
-                for (int i = 0; i < started; i++)
-                    if (pids[i] > 0)
-                        kill(pids[i], worker_signal);
-                forwarded++;
-                worker_signal = 0;
-            }
-            continue;
+        siginfo_t si;
+        int signo = sigwaitinfo(&set, &si);
+        if (signo == SIGCHLD) {
+            reap(pids, started, &left, &failed);
+        } else if ((signo == SIGINT || signo == SIGTERM) && forwarded < 2) {
+            for (int i = 0; i < started; i++) /* the second time: stop now */
+                if (pids[i] > 0)
+                    kill(pids[i], signo);
+            forwarded++;
         }
-        if (pid < 0)
-            break;
-        for (int i = 0; i < started; i++)
-            if (pids[i] == pid) {
-                pids[i] = -1;
-                left--;
-                failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-            }
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    sigaction(SIGCHLD, &old_chld, NULL);
     return failed ? -ECHILD : 0;
 }
