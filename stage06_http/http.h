@@ -116,7 +116,8 @@ struct http_req {
                                    out, consumed at the next */
     size_t piece_skip;          /* chunk framing after them, likewise */
     struct http_buf body;       /* http_read_all's copy */
-    uint64_t started_ns;        /* the loop's time when the head was read */
+    uint64_t started_ns;        /* the clock (loop__now) when the head was
+                                   read: the log's duration */
 };
 
 struct http_res {
