@@ -445,8 +445,7 @@ static int requests(co_t *co)
         c->nreq++;
         if (c->res.close) {
             FLUSH(c);
-            if (c->res.status >= 400)
-                {
+            if (c->res.status >= 400) {
                 c->step.c = c;
                 AWAIT_CO(&c->step.co, linger);
             }

@@ -218,6 +218,16 @@ static int main_task(co_t *co)
 
 static struct main_frame frame;
 
+/* A whole decimal number in lo..hi, or -1: atoi would take "80x" for 80
+ * and "x" for 0 (any free port), and the user would never know. */
+static long number(const char *s, long lo, long hi)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    return errno || end == s || *end || v < lo || v > hi ? -1 : v;
+}
+
 static int run(void *arg)
 {
     (void)arg;
@@ -231,23 +241,28 @@ int main(int argc, char **argv)
     frame.cfg.routes = routes;
     frame.cfg.nroutes = sizeof routes / sizeof routes[0];
     frame.cfg.handle_signals = 1;
+    const char *port = getenv("HTTP_PORT");
     if (getenv("HTTP_HOST"))
         frame.cfg.host = getenv("HTTP_HOST");
-    if (getenv("HTTP_PORT"))
-        frame.cfg.port = atoi(getenv("HTTP_PORT"));
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--host") == 0 && i + 1 < argc)
             frame.cfg.host = argv[++i];
         else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-            frame.cfg.port = atoi(argv[++i]);
-        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
-            workers = atoi(argv[++i]);
+            port = argv[++i];
+        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc &&
+                 (workers = (int)number(argv[i + 1], 1, 64)) > 0)
+            i++;
         else if (strcmp(argv[i], "--quiet") == 0)
             frame.cfg.access_log = NULL;
         else {
-            fprintf(stderr, "usage: %s [--host H] [--port P] [--workers N] [--quiet]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--host H] [--port P] [--workers N] [--quiet]\n"
+                            "  port 0..65535 (0: any free one), workers 1..64\n", argv[0]);
             return 2;
         }
+    }
+    if (port && (frame.cfg.port = (int)number(port, 0, 65535)) < 0) {
+        fprintf(stderr, "http_demo: not a port: '%s' (0..65535)\n", port);
+        return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (workers > 1) {
