@@ -15,5 +15,14 @@
 Suite *stage06_suite(void);          /* test_stage06.c */
 void stage06_parse_tcases(Suite *s); /* test_stage06_parse.c: hparse */
 void stage06_client_tcases(Suite *s); /* test_stage06_client.c: client */
+void stage06_server_tcases(Suite *s); /* test_stage06_server.c: server */
+void stage06_interop_tcases(Suite *s); /* test_stage06_interop.c: curl... */
+void stage06_examples_tcases(Suite *s); /* test_stage06_examples.c */
+
+/* ---- shared helpers (stage06_util.c) --------------------------------------- */
+
+/* A loopback port with nothing listening: bound, never listened on, closed.
+ * Another program could take it meanwhile; on a test machine none does. */
+int s6_dead_port(void);
 
 #endif

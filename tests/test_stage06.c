@@ -9,6 +9,9 @@
  *                            its own error and status, the framing rules of
  *                            RFC 9112 6.3, chunked bodies decoded
  *                            incrementally and strictly
+ *     test_stage06_client.c  the client against scripted servers and
+ *                            python3 -m http.server
+ *     test_stage06_examples.c http_journey's exact output, http_fetch's errors
  * and stage06_util.h declares what they share.
  */
 #include <check.h>
@@ -20,5 +23,6 @@ Suite *stage06_suite(void)
     Suite *s = suite_create("stage06");
     stage06_parse_tcases(s);
     stage06_client_tcases(s);
+    stage06_examples_tcases(s);
     return s;
 }

@@ -562,25 +562,10 @@ END_TEST
 
 /* ===== failures ============================================================== */
 
-/* A port with nothing listening: bound, never listened on, closed. */
-static int dead_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 START_TEST(connection_refused)
 {
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", dead_port());
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s6_dead_port());
     const struct call calls[] = {{"GET", url, NULL, NULL}};
     struct outcome o;
     run(none_steps, calls, 1, NULL, &o);
@@ -1016,7 +1001,7 @@ START_TEST(python_http_server)
     ck_assert_ptr_nonnull(fp);
     fputs("hello from python\n", fp);
     fclose(fp);
-    int port = dead_port();
+    int port = s6_dead_port();
     snprintf(portstr, sizeof portstr, "%d", port);
 
     posix_spawn_file_actions_t fa;
