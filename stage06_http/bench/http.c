@@ -23,8 +23,10 @@
  * another (sched_setaffinity, what taskset does).  All servers are started
  * at once (an idle one costs nothing) and measured in turn, in ROUNDS rounds,
  * so a burst of load from another process spoils one round of each server
- * rather than every figure of one; each server's best round is reported.
- * Each server first gets one unmeasured warm-up run (node's JIT needs it).
+ * rather than every figure of one.  Each figure reported is its median over
+ * the rounds that no other process disturbed (over all of them if every
+ * one was), each figure on its own.  Each server first gets one unmeasured
+ * warm-up run (node's JIT needs it).
  *
  * Besides requests/s and wrk's p50 and p99 latency:
  *   - the server's CPU time per request, user + system, from the utime and
@@ -42,10 +44,13 @@
  * started here (servers and wrk) is killed by its PID, also on the error
  * paths and on Ctrl-C.
  *
- *   http [--only NAME,NAME...] [--seconds S] [--rounds R] [--quick]
+ *   http [--only NAME,NAME...] [--seconds S] [--rounds R] [--quick] [--verbose]
  *
  * NAME is a server's name above, or `ours` for all three backends; S is
- * whole seconds per wrk run (wrk's own unit); --quick is one round of 1 s.
+ * whole seconds per wrk run (wrk's own unit); --quick is one round of 1 s;
+ * --verbose prints every run.  `make stage6 bench` passes no arguments, so
+ * BENCH_ONLY, BENCH_SECONDS, BENCH_ROUNDS, BENCH_QUICK and BENCH_VERBOSE
+ * say the same from the environment.
  */
 #define _GNU_SOURCE /* sched_setaffinity, strcasestr, nftw */
 #include <dirent.h>
@@ -76,11 +81,11 @@
 #define BENCH_DIR "stage06_http/bench"
 #endif
 
-#define SECONDS 3         /* seconds per measured wrk run */
-#define ROUNDS 3          /* rounds; the best one is reported */
+#define SECONDS 2         /* seconds per measured wrk run */
+#define ROUNDS 5          /* rounds; the median of each figure is reported */
 #define WARM_SECONDS 1    /* one unmeasured run per server first */
-#define EXTRA 1           /* more tries for a cell other processes disturbed */
-#define EXTRA_BUDGET_S 60 /* ... as long as the rounds have taken less */
+#define EXTRA 2           /* more tries for a cell other processes disturbed */
+#define EXTRA_BUDGET_S 30 /* ... within this many seconds after the rounds */
 #define START_S 20        /* how long a server may take to answer at all */
 #define NGINX "/usr/sbin/nginx"
 
@@ -286,6 +291,7 @@ struct server {
     int ok, port;
     pid_t pid;
     int head_bytes, body_bytes; /* of its answer to GET /hello */
+    char body[64];              /* the body itself, if that short */
 };
 
 static char exe_dir[1024];   /* where this binary is: build/stage6/bench */
@@ -456,6 +462,7 @@ static int probe(struct server *s, char *why, size_t whylen)
     if (rc > 0) {
         s->head_bytes = (int)head;
         s->body_bytes = (int)body;
+        snprintf(s->body, sizeof s->body, "%.*s", (int)body, buf + head);
     }
     return rc;
 }
@@ -721,42 +728,115 @@ static void run_wrk(const struct server *s, int conns, int seconds, struct run *
 
 static const int conns[] = {64, 256};
 #define NCONNS 2
+#define MAX_RUNS 32 /* per cell: the rounds and the extra tries */
+
+/* A cell's figures: each the median over its runs (see summarize). */
+struct figures {
+    double rps, p50_ms, p99_ms;
+    double cpu_us, usr_us;            /* the server's CPU time per request */
+    double srv_pct, wrk_pct, oth_pct; /* busy: CPU time over wall time */
+    double rps_lo, rps_hi;            /* the spread of the runs the medians are of */
+    int of, quiet;                    /* how many runs; how many undisturbed */
+};
 
 /* One server at one connection count, over the rounds. */
 struct cell {
-    int n;          /* runs that succeeded */
-    struct run best; /* the run with the most requests per second */
-    long requests;  /* sums over the runs that succeeded */
-    double srv_s, usr_s;
+    int n; /* runs that succeeded, in runs[] */
+    struct run runs[MAX_RUNS];
+    struct figures m;
     long sock_errors;
     char err[200];
 };
 
 static struct cell cells[NSERVERS][NCONNS];
+static int verbose; /* print every run as it ends */
 
-static double crate(const struct cell *c) { return c->n ? c->best.rps : 0; }
-static double cpu_us(const struct cell *c) { return c->requests ? c->srv_s / (double)c->requests * 1e6 : 0; }
-static double usr_us(const struct cell *c) { return c->requests ? c->usr_s / (double)c->requests * 1e6 : 0; }
-static double pct(double s, const struct cell *c) { return s / c->best.wall_s * 100; }
-/* Did other processes take more than a tenth of a CPU in c's best run? */
-static int disturbed(const struct cell *c) { return c->n && pct(c->best.other_s, c) > 10; }
+/* Did other processes take more than a tenth of a CPU during r?  Then the
+ * server or wrk may have waited for a CPU, and r's figures are not its own. */
+static int run_disturbed(const struct run *r) { return r->other_s > 0.10 * r->wall_s; }
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of v[0..n-1] (sorts v); the mean of the middle two for even n. */
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The medians over the cell's undisturbed runs, or over all of them when
+ * every one was disturbed.  Each figure's median is taken on its own: a
+ * median round would tie p99 to whichever run had the median rate, and
+ * rounds differ in p99 more than in rate. */
+static void summarize(struct cell *c)
+{
+    struct figures *m = &c->m;
+    memset(m, 0, sizeof *m);
+    const struct run *use[MAX_RUNS];
+    int n = 0;
+    for (int i = 0; i < c->n; i++)
+        if (!run_disturbed(&c->runs[i]))
+            use[n++] = &c->runs[i];
+    m->quiet = n;
+    if (n == 0)
+        for (int i = 0; i < c->n; i++)
+            use[n++] = &c->runs[i];
+    m->of = n;
+    if (n == 0)
+        return;
+    double v[9][MAX_RUNS];
+    for (int i = 0; i < n; i++) {
+        const struct run *r = use[i];
+        double req = (double)r->requests;
+        v[0][i] = r->rps;
+        v[1][i] = r->p50_ms;
+        v[2][i] = r->p99_ms;
+        v[3][i] = r->srv_s / req * 1e6;
+        v[4][i] = r->usr_s / req * 1e6;
+        v[5][i] = r->srv_s / r->wall_s * 100;
+        v[6][i] = r->wrk_s / r->wall_s * 100;
+        v[7][i] = r->other_s / r->wall_s * 100;
+    }
+    m->rps = median(v[0], n); /* sorted now: v[0][0] and v[0][n-1] are the extremes */
+    m->rps_lo = v[0][0];
+    m->rps_hi = v[0][n - 1];
+    m->p50_ms = median(v[1], n);
+    m->p99_ms = median(v[2], n);
+    m->cpu_us = median(v[3], n);
+    m->usr_us = median(v[4], n);
+    m->srv_pct = median(v[5], n);
+    m->wrk_pct = median(v[6], n);
+    m->oth_pct = median(v[7], n);
+}
+
+/* No undisturbed run at all: the figures may be another process's doing. */
+static int disturbed(const struct cell *c) { return c->n && c->m.quiet == 0; }
 
 static void measure_cell(const struct server *servers, int s, int k, int seconds)
 {
     struct run r;
     struct cell *c = &cells[s][k];
+    if (c->n == MAX_RUNS)
+        return;
     run_wrk(&servers[s], conns[k], seconds, &r);
     if (!r.ok) {
         snprintf(c->err, sizeof c->err, "%s", r.err);
         return;
     }
-    if (!c->n || r.rps > c->best.rps)
-        c->best = r;
-    c->n++;
-    c->requests += r.requests;
-    c->srv_s += r.srv_s;
-    c->usr_s += r.usr_s;
+    c->runs[c->n++] = r;
     c->sock_errors += r.sock_errors;
+    summarize(c);
+    if (verbose)
+        printf("  %-11s %3d conn: %7.1fk req/s  p50 %5.2f  p99 %5.2f ms  %5.2f us/req  "
+               "busy %3.0f/%3.0f/%3.0f%s\n",
+               servers[s].name, conns[k], r.rps / 1e3, r.p50_ms, r.p99_ms,
+               r.srv_s / (double)r.requests * 1e6, r.srv_s / r.wall_s * 100,
+               r.wrk_s / r.wall_s * 100, r.other_s / r.wall_s * 100,
+               run_disturbed(&r) ? "  (disturbed)" : "");
 }
 
 static void print_rate(double x)
@@ -775,6 +855,9 @@ static void print_ratio(int ok, double a, double b)
     else
         printf(" %7s", "-");
 }
+
+static const int peers[] = {S_NGINX, S_NODE, S_ASYNCIO};
+#define NPEERS 3
 
 static void print_tables(const struct server *servers, int rounds, int seconds)
 {
@@ -797,22 +880,24 @@ static void print_tables(const struct server *servers, int rounds, int seconds)
                 printf(" %40s |", "failed");
                 continue;
             }
-            print_rate(crate(c));
-            printf(" %7.2f %7.2f %7.2f %7.2f |", c->best.p50_ms, c->best.p99_ms, cpu_us(c),
-                   usr_us(c));
+            print_rate(c->m.rps);
+            printf(" %7.2f %7.2f %7.2f %7.2f |", c->m.p50_ms, c->m.p99_ms, c->m.cpu_us,
+                   c->m.usr_us);
         }
         printf("\n");
     }
-    printf("req/s and wrk's p50/p99 latency: the best of %d rounds of %d s (wrk -t1, keep-\n"
-           "alive, GET /hello).  CPU us: the server's user + system CPU microseconds per\n"
-           "request over all its rounds, from /proc/<pid>/stat in %ld Hz ticks; usr: the\n"
-           "user part of it, sampled at the tick.  The system part is mostly loopback TCP,\n"
-           "the same work for every server: the sender runs the receiver's side of it.\n\n",
+    printf("Each figure is its median over %d round(s) of %d s (wrk -t1, keep-alive, GET\n"
+           "/hello), the servers measured in turn in every round; rounds that other\n"
+           "processes disturbed are left out while any is not (see \"runs\" below).\n"
+           "p50/p99: wrk's latency percentiles.  CPU us: the server's user + system CPU\n"
+           "microseconds per request, from /proc/<pid>/stat (%ld Hz ticks) before and\n"
+           "after each run; usr: the user part of it, sampled at the tick.  The system\n"
+           "part is mostly loopback TCP, much the same for every server.\n\n",
            rounds, seconds, sysconf(_SC_CLK_TCK));
 
     printf("%-12s|", "busy %");
     for (int k = 0; k < NCONNS; k++)
-        printf(" %3d conn: srv  wrk other |", conns[k]);
+        printf(" %3d conn: srv  wrk other  runs  req/s spread |", conns[k]);
     printf("\n");
     for (int s = 0; s < NSERVERS; s++) {
         if (!servers[s].ok)
@@ -821,47 +906,58 @@ static void print_tables(const struct server *servers, int rounds, int seconds)
         for (int k = 0; k < NCONNS; k++) {
             const struct cell *c = &cells[s][k];
             if (c->n)
-                printf("           %4.0f %4.0f %5.0f |", pct(c->best.srv_s, c),
-                       pct(c->best.wrk_s, c), pct(c->best.other_s, c));
+                printf("           %4.0f %4.0f %5.0f %2d/%-2d %6.1f-%-6.1fk |", c->m.srv_pct,
+                       c->m.wrk_pct, c->m.oth_pct, c->m.quiet, c->n, c->m.rps_lo / 1e3,
+                       c->m.rps_hi / 1e3);
             else
-                printf(" %24s |", "-");
+                printf(" %45s |", "-");
         }
         printf("\n");
     }
-    printf("CPU time over wall time in the best round, 100 = one CPU: the server, wrk's one\n"
-           "thread, and all other processes on the two CPUs.  wrk near 100 with the server\n"
-           "below it means wrk set the pace: then req/s is wrk's ceiling, and CPU us per\n"
-           "request is the figure that still compares the servers.\n\n");
+    printf("CPU time over wall time (medians), 100 = one CPU: the server, wrk's one thread\n"
+           "(exact, from its rusage) and all other processes on the two CPUs; runs: the\n"
+           "undisturbed ones (others under 10%% of a CPU) of those that succeeded; the\n"
+           "spread of req/s over the runs the medians are of.  wrk near 100 with the\n"
+           "server below it means wrk set the pace: then req/s is wrk's ceiling, and CPU\n"
+           "us per request is the figure that still compares the servers.\n");
 
-    printf("%-12s|", "ratios");
-    for (int k = 0; k < NCONNS; k++)
-        printf(" %3d conn: req/s     CPU/request   |", conns[k]);
-    printf("\n%-12s|", "");
-    for (int k = 0; k < NCONNS; k++)
-        printf("  /nginx   /node |  /nginx   /node |");
-    printf("\n");
-    for (int s = 0; s < NSERVERS; s++) {
-        if (!servers[s].ok)
-            continue;
-        printf("%-12s|", servers[s].name);
-        for (int k = 0; k < NCONNS; k++) {
-            const struct cell *c = &cells[s][k], *ng = &cells[S_NGINX][k], *nd = &cells[S_NODE][k];
-            print_ratio(c->n && ng->n, crate(c), crate(ng));
-            print_ratio(c->n && nd->n, crate(c), crate(nd));
-            printf(" |");
-            print_ratio(c->n && ng->n, cpu_us(c), cpu_us(ng));
-            print_ratio(c->n && nd->n, cpu_us(c), cpu_us(nd));
-            printf(" |");
-        }
+    for (int k = 0; k < NCONNS; k++) {
+        char title[2][40];
+        snprintf(title[0], sizeof title[0], "req/s, %d connections", conns[k]);
+        snprintf(title[1], sizeof title[1], "CPU/request, %d connections", conns[k]);
+        printf("\n%-12s| %-27s| %-27s|\n%-12s|", "ratios", title[0], title[1], "");
+        for (int g = 0; g < 2; g++)
+            printf("%8s%8s%8s    |", "/nginx", "/node", "/asyncio");
         printf("\n");
+        for (int s = 0; s < NSERVERS; s++) {
+            if (!servers[s].ok)
+                continue;
+            printf("%-12s|", servers[s].name);
+            const struct cell *c = &cells[s][k];
+            for (int g = 0; g < 2; g++) {
+                for (int p = 0; p < NPEERS; p++) {
+                    const struct cell *pc = &cells[peers[p]][k];
+                    int ok = c->n && pc->n && servers[peers[p]].ok;
+                    if (g == 0)
+                        print_ratio(ok, c->m.rps, pc->m.rps);
+                    else
+                        print_ratio(ok, c->m.cpu_us, pc->m.cpu_us);
+                }
+                printf("    |");
+            }
+            printf("\n");
+        }
     }
     printf("req/s: >1 is faster than the peer; CPU/request: <1 uses less CPU per request.\n");
 }
 
-/* met / NOT met, unless another process disturbed one of the figures. */
+/* met / NOT met; marked when another process disturbed every run of one of
+ * the two figures. */
 static const char *verdict(int ok, const struct cell *a, const struct cell *b)
 {
-    return disturbed(a) || disturbed(b) ? "not judged" : ok ? "met" : "NOT met";
+    if (disturbed(a) || disturbed(b))
+        return ok ? "met (noisy)" : "NOT met (noisy)";
+    return ok ? "met" : "NOT met";
 }
 
 static void print_targets(const struct server *servers)
@@ -873,40 +969,52 @@ static void print_targets(const struct server *servers)
                !servers[S_EPOLL].ok ? servers[S_EPOLL].why : servers[S_NGINX].why);
         return;
     }
-    int any = 0;
+    int any = 0, noisy = 0;
     for (int k = 0; k < NCONNS; k++) {
         const struct cell *e = &cells[S_EPOLL][k], *ng = &cells[S_NGINX][k];
         const struct cell *nd = &cells[S_NODE][k], *sel = &cells[S_SELECT][k];
         if (!e->n || !ng->n)
             continue;
         any = 1;
-        printf("  %3d conn: epoll req/s >= nginx's:        %-10s (%.2fx)\n", conns[k],
-               verdict(crate(e) >= crate(ng), e, ng), crate(e) / crate(ng));
-        printf("  %3d conn: epoll p99 <= nginx's:          %-10s (%.2f vs %.2f ms)\n", conns[k],
-               verdict(e->best.p99_ms <= ng->best.p99_ms, e, ng), e->best.p99_ms,
-               ng->best.p99_ms);
-        printf("  %3d conn: epoll CPU/request <= nginx's:  %-10s (%.2f vs %.2f us)\n", conns[k],
-               verdict(cpu_us(e) <= cpu_us(ng), e, ng), cpu_us(e), cpu_us(ng));
-        if (k == 0 && servers[S_SELECT].ok && sel->n)
-            printf("  %3d conn: select req/s >= 0.8x nginx's:  %-10s (%.2fx)\n", conns[k],
-                   verdict(crate(sel) >= 0.8 * crate(ng), sel, ng), crate(sel) / crate(ng));
-        if (servers[S_NODE].ok && nd->n)
-            printf("  %3d conn: epoll req/s >= 3x node's:      %-10s (%.2fx)\n", conns[k],
-                   verdict(crate(e) >= 3 * crate(nd), e, nd), crate(e) / crate(nd));
-        if (ng->best.wrk_s / ng->best.wall_s > 0.9)
+        printf("  %3d conn: epoll req/s >= nginx's:        %-16s (%.2fx)\n", conns[k],
+               verdict(e->m.rps >= ng->m.rps, e, ng), e->m.rps / ng->m.rps);
+        printf("  %3d conn: epoll p99 <= nginx's:          %-16s (%.2f vs %.2f ms)\n", conns[k],
+               verdict(e->m.p99_ms <= ng->m.p99_ms, e, ng), e->m.p99_ms, ng->m.p99_ms);
+        printf("  %3d conn: epoll CPU/request <= nginx's:  %-16s (%.2f vs %.2f us)\n", conns[k],
+               verdict(e->m.cpu_us <= ng->m.cpu_us, e, ng), e->m.cpu_us, ng->m.cpu_us);
+        noisy |= disturbed(e) || disturbed(ng);
+        if (k == 0 && servers[S_SELECT].ok && sel->n) {
+            printf("  %3d conn: select req/s >= 0.8x nginx's:  %-16s (%.2fx)\n", conns[k],
+                   verdict(sel->m.rps >= 0.8 * ng->m.rps, sel, ng), sel->m.rps / ng->m.rps);
+            noisy |= disturbed(sel);
+        }
+        if (servers[S_NODE].ok && nd->n) {
+            printf("  %3d conn: epoll req/s >= 3x node's:      %-16s (%.2fx)\n", conns[k],
+                   verdict(e->m.rps >= 3 * nd->m.rps, e, nd), e->m.rps / nd->m.rps);
+            noisy |= disturbed(nd);
+        }
+        if (ng->m.wrk_pct > 90)
             printf("  %3d conn: (wrk's thread was %.0f%% busy against nginx: req/s near that is\n"
                    "            wrk's ceiling; CPU/request compares the servers.)\n",
-                   conns[k], pct(ng->best.wrk_s, ng));
+                   conns[k], ng->m.wrk_pct);
     }
     if (!any)
         printf("  not checked: ours-epoll or nginx has no figures\n");
-    for (int s = 0; s < NSERVERS; s++)
-        for (int k = 0; k < NCONNS; k++)
-            if (servers[s].ok && disturbed(&cells[s][k])) {
-                printf("  (\"not judged\": other processes took over 10%% of a CPU during a\n"
-                       "  figure even in its best round; rerun on a quiet machine.)\n");
-                return;
-            }
+    if (noisy)
+        printf("  (noisy: other processes took over 10%% of a CPU in every run of a figure;\n"
+               "  rerun on a quieter machine.)\n");
+}
+
+/* The whole number in environment variable `name`: -1 when it is unset or
+ * empty, 0 (which callers reject) when it is not a positive number. */
+static int env_count(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return -1;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *end || n <= 0 || n > 1000 ? 0 : (int)n;
 }
 
 /* Is `name` in the comma-separated `list`?  `ours` stands for ours-*. */
@@ -928,8 +1036,14 @@ int main(int argc, char **argv)
     unsetenv("ASYNC_TRACE"); /* the figures are for the plain loop */
     unsetenv("ASYNC_DEBUG");
     unsetenv("ASYNC_SLOW_MS");
-    const char *only = NULL;
-    int seconds = -1, rounds = -1, quick = 0;
+    /* The environment first, since make passes no arguments; the command
+     * line overrides it. */
+    const char *only = getenv("BENCH_ONLY");
+    const char *q = getenv("BENCH_QUICK");
+    int seconds = env_count("BENCH_SECONDS"), rounds = env_count("BENCH_ROUNDS");
+    int quick = q && *q && strcmp(q, "0") != 0;
+    const char *vb = getenv("BENCH_VERBOSE");
+    verbose = vb && *vb && strcmp(vb, "0") != 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
@@ -939,8 +1053,11 @@ int main(int argc, char **argv)
             rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--quick") == 0)
             quick = 1;
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = 1;
         else {
             fprintf(stderr, "usage: %s [--only NAME,NAME...] [--seconds S] [--rounds R] [--quick]\n"
+                            "       [--verbose]\n"
                             "NAME: ours (all three), ours-select, ours-poll, ours-epoll, nginx,\n"
                             "node, asyncio; S: whole seconds per wrk run\n",
                     argv[0]);
@@ -951,8 +1068,10 @@ int main(int argc, char **argv)
         seconds = quick ? 1 : SECONDS;
     if (rounds < 0)
         rounds = quick ? 1 : ROUNDS;
-    if (seconds <= 0 || rounds <= 0) {
-        fprintf(stderr, "http: --seconds and --rounds must be positive whole numbers\n");
+    if (seconds <= 0 || rounds <= 0 || rounds > MAX_RUNS - EXTRA) {
+        fprintf(stderr, "http: seconds (--seconds, BENCH_SECONDS) must be a positive whole\n"
+                        "number, rounds (--rounds, BENCH_ROUNDS) one from 1 to %d\n",
+                MAX_RUNS - EXTRA);
         return 2;
     }
     if (!bench_have("wrk")) {
@@ -1023,6 +1142,13 @@ int main(int argc, char **argv)
         if (servers[s].ok)
             printf(" %s %d+%d", servers[s].name, servers[s].head_bytes, servers[s].body_bytes);
     printf("\n");
+    for (int s = 0, first = -1; s < NSERVERS; s++) /* the same work for each? */
+        if (servers[s].ok && first < 0)
+            first = s;
+        else if (servers[s].ok && (servers[s].body_bytes != servers[first].body_bytes ||
+                                   strcmp(servers[s].body, servers[first].body) != 0))
+            printf("note: %s's body differs from %s's: \"%s\" vs \"%s\"\n", servers[s].name,
+                   servers[first].name, servers[s].body, servers[first].body);
     if (nok) {
         double est = nok * (WARM_SECONDS + (double)rounds * NCONNS * seconds) * 1.05;
         printf("measuring %d servers: %d round(s) x %d connection counts x %d s, about %.0f s\n",
@@ -1031,28 +1157,30 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     /* A warm-up run each; then round r measures every server at every
-     * connection count once.  Then, while time allows, a cell whose best
-     * round another process disturbed gets up to EXTRA more tries. */
+     * connection count once.  Then, for at most EXTRA_BUDGET_S more, a cell
+     * most of whose runs another process disturbed gets up to EXTRA more. */
     for (int s = 0; s < NSERVERS; s++)
         if (servers[s].ok) {
             struct run r;
             run_wrk(&servers[s], conns[0], WARM_SECONDS, &r);
         }
-    double t_start = bench_now_ns();
     for (int r = 0; r < rounds; r++)
         for (int k = 0; k < NCONNS; k++)
             for (int s = 0; s < NSERVERS; s++)
                 if (servers[s].ok)
                     measure_cell(servers, s, k, seconds);
     int retried = 0;
+    double extra_until = bench_now_ns() + EXTRA_BUDGET_S * 1e9;
     for (int extra = 0; extra < EXTRA && !quick; extra++)
         for (int k = 0; k < NCONNS; k++)
-            for (int s = 0; s < NSERVERS; s++)
-                if (servers[s].ok && disturbed(&cells[s][k]) &&
-                    bench_now_ns() - t_start < EXTRA_BUDGET_S * 1e9) {
+            for (int s = 0; s < NSERVERS; s++) {
+                const struct cell *c = &cells[s][k];
+                if (servers[s].ok && c->n && 2 * c->m.quiet < c->n + 1 &&
+                    bench_now_ns() + seconds * 1e9 < extra_until) {
                     measure_cell(servers, s, k, seconds);
                     retried++;
                 }
+            }
     for (int s = 0; s < NSERVERS; s++) {
         child_stop(servers[s].pid, SIGTERM, 2);
         servers[s].pid = 0;
