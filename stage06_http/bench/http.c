@@ -31,7 +31,7 @@
  * Besides requests/s and wrk's p50 and p99 latency:
  *   - the server's CPU time per request, user + system, from the utime and
  *     stime of /proc/<pid>/stat (of the server and any processes it forked)
- *     before and after each run, summed over the rounds.  One wrk thread is
+ *     before and after each run (the median over the runs).  One wrk thread is
  *     often the bottleneck: then requests/s is wrk's ceiling for every fast
  *     server alike, and CPU per request is what still tells them apart;
  *   - "busy": CPU time over wall time for the server, for wrk (exact, from
