@@ -440,7 +440,10 @@ static int requests(co_t *co)
             CO_RAISE(-ENOMEM);
         srv->stats.requests++;
         srv->stats.errors += c->res.status >= 400;
-        srv->stats.bytes_out += c->res.streaming ? c->res.sent : c->res.body.len;
+        /* Body bytes sent, as the log counts them: none for a HEAD. */
+        srv->stats.bytes_out += c->res.streaming   ? c->res.sent
+                                : c->res.head_only ? 0
+                                                   : c->res.body.len;
         log_request(c);
         c->nreq++;
         if (c->res.close) {
@@ -551,7 +554,10 @@ void http_stop(struct http_server *srv)
     }
     for (struct list *p = srv->conns.next; p != &srv->conns; p = p->next) {
         struct http_conn *c = list_entry(p, struct http_conn, link);
-        if (c->idle)
+        /* Idle between requests, or still waiting for the first byte of
+         * its first one (a browser's preconnect): no request to finish,
+         * and it would hold the shutdown for all of grace_ms. */
+        if (c->idle || (c->nreq == 0 && c->scan.pos == 0 && stream_len(&c->in) == 0))
             task_cancel(c->task);
     }
 }
