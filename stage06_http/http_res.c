@@ -133,6 +133,12 @@ int http_body(struct http_res *res, const void *data, size_t len)
     return fail(res, http__put(&res->body, data, len));
 }
 
+/* fmt is a printf format whose arguments come as a va_list: said so, clang's
+ * -Wformat-nonliteral accepts handing it on to vsnprintf (the callers'
+ * formats are checked at http_printf and http_text, see http.h). */
+static int vprint(struct http_res *res, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static int vprint(struct http_res *res, const char *fmt, va_list ap)
 {
     va_list again;
