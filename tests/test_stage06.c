@@ -11,6 +11,11 @@
  *                            incrementally and strictly
  *     test_stage06_client.c  the client against scripted servers and
  *                            python3 -m http.server
+ *     test_stage06_server.c  the server over loopback, raw sockets and the
+ *                            client: keep-alive, pipelining, every error
+ *                            status, timeouts on the virtual clock, shutdown
+ *     test_stage06_interop.c the demo against curl, Python's http.client and
+ *                            headless Chromium, each when installed
  *     test_stage06_examples.c http_journey's exact output, http_fetch's errors
  * and stage06_util.h declares what they share.
  */
@@ -23,6 +28,8 @@ Suite *stage06_suite(void)
     Suite *s = suite_create("stage06");
     stage06_parse_tcases(s);
     stage06_client_tcases(s);
+    stage06_server_tcases(s);
+    stage06_interop_tcases(s);
     stage06_examples_tcases(s);
     return s;
 }
