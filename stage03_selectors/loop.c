@@ -120,12 +120,42 @@ static void run_step(struct loop *l, task_t *t)
     }
 }
 
+/* The trace's loop lane (trace.h).  A poll with no task ready is a wait,
+ * and it ends with the first poll that readies some task.  One that
+ * readies none (a signal, or a readiness the retry found spurious) is no
+ * wait of its own: the wait goes on from the same start, so a run's trace
+ * does not depend on how often the kernel woke the loop for nothing.  A
+ * poll with a task ready (after a deadlock was broken) is no wait, and
+ * drops one that woke nobody. */
+static void wait_begins(struct loop *l)
+{
+    if (l->nready)
+        l->trace.waiting = 0;
+    else if (!l->trace.waiting) {
+        l->trace.wait_start = trace_peek(&l->trace, loop__now(l));
+        l->trace.waiting = 1;
+    }
+}
+
+static void wait_ends(struct loop *l)
+{
+    if (!l->trace.waiting || l->nready == 0)
+        return;
+    trace_wait(&l->trace, l->trace.wait_start, trace_peek(&l->trace, loop__now(l)),
+               l->io.ops->name, (int)l->nready);
+    l->trace.waiting = 0;
+}
+
 /* One turn: look at the descriptors - without waiting when a task is ready,
  * so a stream of ready tasks cannot starve the sockets - then every task
  * that is ready now runs once, in FIFO order. */
 static void loop_iterate(struct loop *l)
 {
+    if (l->trace.out)
+        wait_begins(l);
     io_poll(&l->io, l->nready ? 0 : -1);
+    if (l->trace.out)
+        wait_ends(l);
     for (size_t n = l->nready; n > 0; n--)
         run_step(l, pop_ready(l));
 }

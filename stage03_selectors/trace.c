@@ -4,7 +4,8 @@
  * The format is a JSON object with a "traceEvents" array.  Each task is
  * shown as a thread (tid = task id) of one process; a step is a complete
  * event ("ph":"X") with a start and a duration in microseconds; spawns, wakes
- * and cancels are instant events ("ph":"i").  See the Trace Event Format
+ * and cancels are instant events ("ph":"i"); the loop's own waits are
+ * complete events in thread 0, "loop".  See the Trace Event Format
  * document (Google, 2016) for the fields; "otherData" (shown as metadata)
  * says whether the times are the clock's or ticks of a counter (trace.h).
  */
@@ -20,6 +21,7 @@ int trace_open(struct trace *tr, const char *path, uint64_t t0, int steps)
     tr->t0 = t0;
     tr->steps = steps;
     tr->tick = 0;
+    tr->loop_lane = tr->waiting = 0;
     tr->out = fopen(path, "w");
     if (!tr->out)
         return -1;
@@ -58,6 +60,13 @@ uint64_t trace_time(struct trace *tr, uint64_t now)
     if (!tr->out || !tr->steps)
         return now;
     return tr->t0 + 1000u * tr->tick++; /* micros() writes a tick as 1.000 */
+}
+
+uint64_t trace_peek(struct trace *tr, uint64_t now)
+{
+    if (!tr->out || !tr->steps)
+        return now;
+    return tr->t0 + 1000u * tr->tick;
 }
 
 static void begin_event(struct trace *tr)
@@ -103,6 +112,21 @@ void trace_instant(struct trace *tr, const char *what, const task_t *t, uint64_t
     put_string(tr->out, what);
     fprintf(tr->out, ",\"pid\":1,\"tid\":%u,\"ts\":%.3f}", (unsigned)t->id,
             micros(tr, trace_time(tr, at)));
+}
+
+void trace_wait(struct trace *tr, uint64_t start, uint64_t end, const char *selector, int woke)
+{
+    if (!tr->loop_lane) { /* named at its first wait, so only a loop that waits has one */
+        tr->loop_lane = 1;
+        begin_event(tr);
+        fputs("{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"loop\"}}",
+              tr->out);
+    }
+    begin_event(tr);
+    fprintf(tr->out, "{\"ph\":\"X\",\"name\":\"wait\",\"pid\":1,\"tid\":0,\"ts\":%.3f,\"dur\":%.3f,"
+            "\"args\":{\"selector\":", micros(tr, start), (double)(end - start) / 1000.0);
+    put_string(tr->out, selector);
+    fprintf(tr->out, ",\"woke\":%d}}", woke);
 }
 
 void trace_where(const task_t *t, char *buf, size_t len)

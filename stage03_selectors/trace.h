@@ -19,6 +19,13 @@
  * bytes.  That is how the GUIDE's pictures are made and checked (`make
  * pictures`).  The header says which it was: "otherData":{"clock":"steps"}
  * or {"clock":"ns"}.
+ *
+ * From stage 3 on the loop has a lane of its own, "loop" (tid 0: task ids
+ * start at 1), for its waits in the selector: a slice from the moment it
+ * found no task ready to the end of the poll that made some ready, named
+ * after the selector and counting the tasks it woke.  With steps a wait
+ * takes no tick of its own: it spans the ticks of the wakes it delivered.
+ * A trace that never waits has no loop lane.
  */
 #ifndef TRACE_H
 #define TRACE_H
@@ -29,11 +36,15 @@
 #include "task.h"
 
 struct trace {
-    FILE *out;       /* NULL: tracing is off */
-    uint64_t t0;     /* clock value at the start: times are relative to it */
-    int events;      /* written so far (for the commas) */
-    int steps;       /* the times are ticks of a counter, not the clock */
-    uint64_t tick;   /* with steps: the next tick */
+    FILE *out;           /* NULL: tracing is off */
+    uint64_t t0;         /* clock value at the start: times are relative to it */
+    int events;          /* written so far (for the commas) */
+    int steps;           /* the times are ticks of a counter, not the clock */
+    uint64_t tick;       /* with steps: the next tick */
+    int loop_lane;       /* the loop's lane is named (at the first trace_wait) */
+    int waiting;         /* kept by loop.c: a wait has begun, and woken
+                            no task yet */
+    uint64_t wait_start; /* when it began (a trace_peek() time) */
 };
 
 /* Start a trace at clock value t0; steps: time it in ticks (see above). */
@@ -43,6 +54,8 @@ void trace_close(struct trace *tr);
 /* The time the trace records for an event at clock value `now`: `now`
  * itself, or with steps the next tick (counted from t0). */
 uint64_t trace_time(struct trace *tr, uint64_t now);
+/* The time the next event would get, without taking a tick. */
+uint64_t trace_peek(struct trace *tr, uint64_t now);
 
 /* A lane for a task, labelled with its name and id. */
 void trace_lane(struct trace *tr, const task_t *t);
@@ -54,6 +67,9 @@ void trace_step(struct trace *tr, const task_t *t, uint64_t start, uint64_t end,
 /* A point event in a task's lane at clock value `at` (passed through
  * trace_time()): "spawn", "wake", "cancel", "done". */
 void trace_instant(struct trace *tr, const char *what, const task_t *t, uint64_t at);
+/* A wait of the loop's, from `start` to `end` (trace_peek() values), in
+ * the selector called `selector`; it made `woke` tasks ready. */
+void trace_wait(struct trace *tr, uint64_t start, uint64_t end, const char *selector, int woke);
 
 /* The innermost suspended frame of a task as "func (file:line)", for traces
  * and warnings; "start" before its first step. */

@@ -190,11 +190,42 @@ static void poll_and_fire(struct loop *l)
     }
 }
 
+/* The trace's loop lane (trace.h).  A poll with no task ready is a wait -
+ * on the virtual clock, the autojump - and it ends with the first poll that
+ * readies some task.  One that readies none (a signal, a readiness the
+ * retry found spurious, a timer that woke no task) is no wait of its own:
+ * the wait goes on from the same start, so a run's trace does not depend
+ * on how often the kernel woke the loop for nothing.  A poll with a task
+ * ready (after a deadlock was broken) is no wait, and drops one that woke
+ * nobody. */
+static void wait_begins(struct loop *l)
+{
+    if (l->nready)
+        l->trace.waiting = 0;
+    else if (!l->trace.waiting) {
+        l->trace.wait_start = trace_peek(&l->trace, loop__now(l));
+        l->trace.waiting = 1;
+    }
+}
+
+static void wait_ends(struct loop *l)
+{
+    if (!l->trace.waiting || l->nready == 0)
+        return;
+    trace_wait(&l->trace, l->trace.wait_start, trace_peek(&l->trace, loop__now(l)),
+               l->io.ops->name, (int)l->nready);
+    l->trace.waiting = 0;
+}
+
 /* One turn: the descriptors and the timers, then every task that is ready
  * now runs once, in FIFO order. */
 static void loop_iterate(struct loop *l)
 {
+    if (l->trace.out)
+        wait_begins(l);
     poll_and_fire(l);
+    if (l->trace.out)
+        wait_ends(l);
     for (size_t n = l->nready; n > 0; n--)
         run_step(l, pop_ready(l));
 }

@@ -9,7 +9,11 @@
  * wake, cancel, deadline and done.  The picture has a lane per task in spawn
  * order, a bar per step, a thin line while a task is parked and a dashed one
  * while it is ready but waiting for its turn, and a mark per instant event.
- * Every element has a <title>, which a browser shows on hover.
+ * Above them (stage 3 on) is the loop's own lane, tid 0, "loop": a grey bar
+ * per wait in the selector, from the poll that found no task ready to the
+ * end of the one that readied some, labelled with how many tasks it woke
+ * (the selector is named in the header).  Every element has a <title>,
+ * which a browser shows on hover.
  *
  * The parser reads only the JSON the trace writer emits, but checks every
  * byte against the end of the buffer: a trace may be cut short (a program
@@ -36,20 +40,25 @@
 #define US "\xc2\xb5" "s"     /* "µs" in UTF-8 */
 
 /* ---- what the trace says --------------------------------------------------- */
-enum kind { K_STEP, K_SPAWN, K_WAKE, K_WAKE_ERR, K_CANCEL, K_DEADLINE, K_DONE, K_DONE_ERR, K_OTHER };
+enum kind { K_STEP, K_SPAWN, K_WAKE, K_WAKE_ERR, K_CANCEL, K_DEADLINE, K_DONE, K_DONE_ERR, K_OTHER,
+             K_WAIT /* a complete event in the loop's lane: no instant's name */ };
 static const char *const kind_names[] = {
     "step", "spawn", "wake", "wake (error)", "cancel", "deadline", "done", "done (error)", NULL};
 
 struct task { char name[96]; int named, lane; };
-/* A step or an instant.  from and to (for an instant: its name) point at the
- * JSON string in the input and are decoded again when drawn. */
-struct ev { size_t task, seq; double ts, dur; enum kind kind; const char *from, *to; };
+/* A step, an instant or a wait.  from and to (for an instant: its name; for
+ * a wait: the selector) point at the JSON string in the input and are
+ * decoded again when drawn; woke is a wait's count of tasks woken. */
+struct ev { size_t task, seq; double ts, dur; enum kind kind; const char *from, *to; long woke; };
 
 static struct task *tasks; static size_t ntasks, cap_tasks;
 static struct ev *evs;     static size_t nevs, cap_evs;
 static size_t *by_tid;     static size_t nby_tid; /* tid -> task index + 1 */
 static const char *subject; /* the file the messages are about */
 static int ticks;           /* the times are ticks (ASYNC_TRACE_CLOCK=steps) */
+#define LOOP_TID 0          /* the loop's lane: task ids start at 1 */
+#define NO_TASK SIZE_MAX
+static size_t loop_task = NO_TASK; /* the index of the loop's lane, if any */
 
 static void die(const char *what, const char *detail)
 {
@@ -279,7 +288,7 @@ static int parse_event(struct parser *ps, size_t seq)
 {
     char key[32], ph[4] = "", name[96] = "", lane[96] = "";
     const char *name_at = NULL, *from = NULL, *to = NULL;
-    double tid = -1, ts = -MAX_TIME, dur = -1;
+    double tid = -1, ts = -MAX_TIME, dur = -1, woke = -1;
     int first = 1, afirst = 1, r;
     if (expect(ps, '{', "expected an event object") < 0)
         return -1;
@@ -295,8 +304,10 @@ static int parse_event(struct parser *ps, size_t seq)
             while ((r = next_member(ps, &afirst, key, sizeof key)) == 1) {
                 if (!strcmp(key, "name"))
                     r = parse_string(ps, lane, sizeof lane);
-                else if (!strcmp(key, "from") || !strcmp(key, "to"))
-                    r = (*(key[0] == 'f' ? &from : &to) = ps->p, parse_string(ps, NULL, 0));
+                else if (!strcmp(key, "from") || !strcmp(key, "to") || !strcmp(key, "selector"))
+                    r = (*(key[0] == 't' ? &to : &from) = ps->p, parse_string(ps, NULL, 0));
+                else if (!strcmp(key, "woke"))
+                    r = parse_number(ps, &woke);
                 else
                     r = skip_value(ps, 2);
                 if (r < 0)
@@ -314,12 +325,16 @@ static int parse_event(struct parser *ps, size_t seq)
         return fail(ps, "event without a sensible task id (tid)");
     size_t ti = task_for((size_t)tid); /* first: it may move tasks */
     struct task *t = &tasks[ti];
+    if (tid == LOOP_TID)
+        loop_task = ti;
     if (lane_event) {
         if (!t->named)
             memcpy(t->name, lane, sizeof lane), t->named = 1;
         return 0;
     }
-    if (!t->named && !t->name[0]) /* no lane event: name it after this one */
+    if (!t->named && !t->name[0] && tid == LOOP_TID)
+        snprintf(t->name, sizeof t->name, "loop");
+    else if (!t->named && !t->name[0]) /* no lane event: name it after this one */
         snprintf(t->name, sizeof t->name, "%.80s#%zu", ph[0] == 'X' ? name : "task", (size_t)tid);
     if (!(ts > -MAX_TIME && ts < MAX_TIME))
         return fail(ps, "event without a sensible time (ts)");
@@ -329,8 +344,12 @@ static int parse_event(struct parser *ps, size_t seq)
     while (ph[0] != 'X' && kind_names[k] && strcmp(kind_names[k], name))
         k++;
     evs = grow(evs, &cap_evs, nevs, sizeof *evs);
-    evs[nevs++] = (struct ev){ti, seq, ts, ph[0] == 'X' ? dur : 0,
-                              ph[0] == 'X' ? K_STEP : k, ph[0] == 'X' ? from : name_at, to};
+    if (ph[0] == 'X' && tid == LOOP_TID)
+        k = K_WAIT;
+    else if (ph[0] == 'X')
+        k = K_STEP;
+    evs[nevs++] = (struct ev){ti, seq, ts, ph[0] == 'X' ? dur : 0, k, ph[0] == 'X' ? from : name_at, to,
+                              woke >= 0 && woke < 1e9 ? (long)woke : -1};
     return 0;
 }
 
@@ -548,20 +567,59 @@ static const char *shape(enum kind k, double x, double y)
     }
 }
 
+/* A wait of the loop's, the `n`th: a grey bar, and above it how many tasks
+ * it woke if that fits before x = `limit`, where the next wait begins (the
+ * selector is in the <title>, and in the header: a loop has one). */
+static void wait_bar(const struct ev *e, int n, double limit)
+{
+    char sel[32], d[32], d2[32], label[2][48] = {"", ""};
+    double x = xof(e->ts), y = mid(e->task);
+    decode(e->from, sel, sizeof sel);
+    fprintf(out, "<g><title>loop wait %d: in ", n);
+    xml_text(sel, 30);
+    fprintf(out, ", %s at %s", fmt_time(e->dur, d, sizeof d), fmt_at(e->ts, d2, sizeof d2));
+    if (e->woke >= 0)
+        fprintf(out, ", woke %ld task%s", e->woke, e->woke == 1 ? "" : "s");
+    fprintf(out, "</title><rect class=\"wt\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"10\"/>",
+            x, y - 5, e->dur * scale < 2 ? 2 : e->dur * scale);
+    if (e->woke >= 0) {
+        snprintf(label[0], sizeof label[0], "woke %ld", e->woke);
+        snprintf(label[1], sizeof label[1], "%ld", e->woke);
+    }
+    for (int i = 0; i < 2; i++)
+        if (label[i][0] && x + strlen(label[i]) * 5.4 + 6 <= limit) {
+            fprintf(out, "<text class=\"wl\" x=\"%.1f\" y=\"%.1f\">", x, y - 7);
+            xml_text(label[i], 48);
+            fputs("</text>", out);
+            break;
+        }
+    fputs("</g>\n", out);
+}
+
 struct lane_state { int steps, woke, done; double end, wake; const char *to; };
 
 /* What is drawn: the events before the (MAX_STEPS + 1)th step, in the
- * lanes of the first MAX_LANES tasks that have any. */
+ * lanes of the first MAX_LANES tasks that have any, under the loop's lane
+ * if it has any.  A task keeps the stripe and colour of its place among
+ * the tasks, so a loop lane moves a picture's task lanes down, nothing
+ * else. */
 static void render(const char *title, const char *source, size_t nevents, int truncated)
 {
     char d[32], d2[32], site[160], site2[160];
-    size_t nd, k = 0, lanes = 0, label = 4, nsteps = 0, steps_in = 0, marks_in = 0;
+    size_t nd, k = 0, lanes = 0, label = 4, nsteps = 0, steps_in = 0, marks_in = 0, nwaits = 0, waits_in = 0;
+    int waits_drawn = 0;
     if (nevs) /* qsort must not see the NULL of an empty array */
         qsort(evs, nevs, sizeof *evs, by_time);
     for (nd = 0; nd < nevs && !(evs[nd].kind == K_STEP && k++ == MAX_STEPS); nd++)
         tasks[evs[nd].task].lane = -2;
+    int loop_rows = loop_task != NO_TASK && tasks[loop_task].lane == -2; /* the loop's lane is drawn */
+    if (loop_rows)
+        tasks[loop_task].lane = (int)lanes++;
+    size_t ntasks_only = ntasks - (loop_task != NO_TASK);
     for (size_t t = 0; t < ntasks; t++)
-        if (tasks[t].lane == -2) {
+        if (t == loop_task && loop_rows) {
+            continue;
+        } else if (tasks[t].lane == -2) {
             tasks[t].lane = lanes < MAX_LANES ? (int)lanes++ : -1;
             size_t n = strlen(tasks[t].name);
             if (tasks[t].lane >= 0 && n > label)
@@ -572,9 +630,10 @@ static void render(const char *title, const char *source, size_t nevents, int tr
     for (size_t i = 0; i < nevs; i++) {
         const struct ev *e = &evs[i];
         nsteps += e->kind == K_STEP;
+        nwaits += e->kind == K_WAIT;
         if (i >= nd || tasks[e->task].lane < 0)
             continue;
-        e->kind == K_STEP ? steps_in++ : marks_in++;
+        e->kind == K_STEP ? steps_in++ : e->kind == K_WAIT ? waits_in++ : marks_in++;
         t_lo = e->ts < t_lo ? e->ts : t_lo;
         t_hi = e->ts + e->dur > t_hi ? e->ts + e->dur : t_hi;
     }
@@ -595,20 +654,36 @@ static void render(const char *title, const char *source, size_t nevents, int tr
             ".pl{font-size:9px;fill:#777}.c0{fill:#4e79a7}.c1{fill:#f28e2b}.c2{fill:#59a14f}.c3{fill:#b07aa1}"
             ".c4{fill:#76b7b2}.c5{fill:#9c755f}.sp{fill:#2a2}.dn{fill:#222}.er{fill:#d22}.ot{fill:#888}"
             ".cx{stroke:#d22;stroke-width:2}.dl{fill:#e80}.wk{stroke:#36c;fill:none;stroke-width:1.2}"
-            ".we{stroke:#d22;fill:none;stroke-width:1.2}</style>\n"
+            ".we{stroke:#d22;fill:none;stroke-width:1.2}%s</style>\n"
             "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n<text class=\"t\" x=\"10\" y=\"20\">",
-            width, height, width, height);
+            width, height, width, height,
+            loop_rows ? ".lp{fill:#eceff4}.wt{fill:#9a9a9a}.wl{font-size:9px;fill:#555}" : "");
     xml_text(title, 120);
-    fprintf(out, "</text>\n<text x=\"10\" y=\"37\">%zu tasks, %zu steps, %zu marks in ", ntasks, nsteps, nevs - nsteps);
+    fprintf(out, "</text>\n<text x=\"10\" y=\"37\">%zu tasks, %zu steps, %zu marks", ntasks_only, nsteps,
+            nevs - nsteps - nwaits);
+    for (size_t i = 0; i < nevs && nwaits; i++)
+        if (evs[i].kind == K_WAIT) {
+            fprintf(out, ", %zu waits of the loop (", nwaits);
+            xml_text(decode(evs[i].from, site, sizeof site), 30);
+            fputs(")", out);
+            break;
+        }
+    fputs(" in ", out);
     xml_text(source, 80);
     fprintf(out, "; drawn from %s", fmt_at(t_lo, d, sizeof d));
     fprintf(out, " to %s%s</text>\n", fmt_at(t_hi, d, sizeof d),
             ticks ? ": time counts events, a tick each (ASYNC_TRACE_CLOCK=steps)" : "");
     int ny = 52;
-    if (steps_in + marks_in < nevs) {
-        fprintf(out, "<text class=\"n\" x=\"10\" y=\"%d\">Not all is drawn: the earliest %zu steps and %zu marks, "
-                "in %zu lanes; left out: %zu steps, %zu marks, %zu tasks.</text>\n", ny, steps_in, marks_in, lanes,
-                nsteps - steps_in, nevs - nsteps - marks_in, ntasks - lanes);
+    if (steps_in + marks_in + waits_in < nevs) {
+        char w[64] = "", wl[64] = "";
+        if (nwaits) {
+            snprintf(w, sizeof w, " and %zu waits", waits_in);
+            snprintf(wl, sizeof wl, ", %zu waits", nwaits - waits_in);
+        }
+        fprintf(out, "<text class=\"n\" x=\"10\" y=\"%d\">Not all is drawn: the earliest %zu steps%s %zu marks%s, "
+                "in %zu lanes; left out: %zu steps, %zu marks%s, %zu tasks.</text>\n", ny, steps_in,
+                nwaits ? "," : " and", marks_in, w, lanes, nsteps - steps_in, nevs - nsteps - nwaits - marks_in,
+                wl, ntasks_only - (lanes - loop_rows));
         ny += 14;
     }
     if (truncated)
@@ -618,8 +693,9 @@ static void render(const char *title, const char *source, size_t nevents, int tr
         double y = TOP + tasks[t].lane * LANE_H;
         if (tasks[t].lane < 0)
             continue;
-        if (tasks[t].lane % 2)
-            fprintf(out, "<rect class=\"bg\" x=\"0\" y=\"%.1f\" width=\"%d\" height=\"%d\"/>", y, width, LANE_H);
+        if (t == loop_task || (tasks[t].lane - loop_rows) % 2)
+            fprintf(out, "<rect class=\"%s\" x=\"0\" y=\"%.1f\" width=\"%d\" height=\"%d\"/>",
+                    t == loop_task ? "lp" : "bg", y, width, LANE_H);
         fprintf(out, "<text x=\"10\" y=\"%.1f\"><title>", y + LANE_H / 2.0 + 4);
         xml_text(tasks[t].name, 96);
         fputs("</title>", out);
@@ -631,14 +707,15 @@ static void render(const char *title, const char *source, size_t nevents, int tr
     /* Waiting, by a sweep in time order.  Between two steps a task is parked
      * at the first one's `to` until its wake, then ready.  Every way back to
      * the ready queue writes a wake but one: task_yield() queues the task at
-     * once, so no wake means it yielded.  Once spawned, a task is ready. */
+     * once, so no wake means it yielded.  Once spawned, a task is ready.
+     * The loop's lane is no task's: it has its waits and nothing else. */
     struct lane_state *ls = calloc(ntasks + 1, sizeof *ls);
     if (!ls)
         die("out of memory", NULL);
     for (size_t i = 0; i < nd; i++) {
         const struct ev *e = &evs[i];
         struct lane_state *s = &ls[e->task];
-        if (tasks[e->task].lane < 0)
+        if (tasks[e->task].lane < 0 || e->task == loop_task)
             continue;
         if (e->kind == K_WAKE || e->kind == K_WAKE_ERR || e->kind == K_SPAWN)
             s->wake = e->ts, s->woke = 1;
@@ -656,7 +733,7 @@ static void render(const char *title, const char *source, size_t nevents, int tr
     }
     for (size_t t = 0; t < ntasks; t++) { /* still waiting at the right edge */
         struct lane_state *s = &ls[t];
-        if (tasks[t].lane < 0 || s->done || (s->steps && !strncmp(decode(s->to, site, sizeof site), "end of", 6)))
+        if (tasks[t].lane < 0 || t == loop_task || s->done || (s->steps && !strncmp(decode(s->to, site, sizeof site), "end of", 6)))
             continue;
         double ready = !s->woke ? t_hi : s->wake > s->end || !s->steps ? s->wake : s->end;
         if (s->steps)
@@ -665,15 +742,22 @@ static void render(const char *title, const char *source, size_t nevents, int tr
             wait_line(t, ready, t_hi, 1, NULL, 1);
     }
     memset(ls, 0, ntasks * sizeof *ls);
-    for (int pass = 0; pass < 2; pass++) /* the steps, then the marks on top */
+    for (int pass = 0; pass < 2; pass++) /* the steps and waits, then the marks on top */
         for (size_t i = 0; i < nd; i++) {
             const struct ev *e = &evs[i];
             const char *tag = "rect";
-            if (tasks[e->task].lane < 0 || (e->kind != K_STEP) != pass)
+            if (tasks[e->task].lane < 0 || (e->kind != K_STEP && e->kind != K_WAIT) != pass)
                 continue;
+            if (e->kind == K_WAIT) {
+                size_t j = i + 1;
+                while (j < nd && !(evs[j].kind == K_WAIT && tasks[evs[j].task].lane >= 0))
+                    j++;
+                wait_bar(e, ++waits_drawn, j < nd ? xof(evs[j].ts) : left + PLOT_W + 90);
+                continue;
+            }
             if (e->kind == K_STEP)
                 fprintf(out, "<rect class=\"c%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"10\"><title>",
-                        tasks[e->task].lane % 6, xof(e->ts), mid(e->task) - 5,
+                        (tasks[e->task].lane - loop_rows) % 6, xof(e->ts), mid(e->task) - 5,
                         e->dur * scale < 2 ? 2 : e->dur * scale); /* at least 2 px, to be seen */
             else
                 tag = shape(e->kind, xof(e->ts), mid(e->task)), fputs("><title>", out);
@@ -705,6 +789,9 @@ static void render(const char *title, const char *source, size_t nevents, int tr
         shape(shown[i], 280 + i * 84, y + (shown[i] == K_WAKE ? -9 : 9));
         fprintf(out, "/><text x=\"%d\" y=\"%.1f\">%s</text>\n", 288 + i * 84, y + 4, words[i]);
     }
+    if (loop_rows)
+        fprintf(out, "<rect class=\"wt\" x=\"784\" y=\"%.1f\" width=\"14\" height=\"10\"/>"
+                "<text x=\"802\" y=\"%.1f\">the loop waits (woke n tasks)</text>\n", y - 5, y + 4);
     fputs("</svg>\n", out);
 }
 
