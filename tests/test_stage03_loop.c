@@ -4,7 +4,8 @@
  * waking the waiters, fairness and the cooperative I/O budget, when the loop
  * ends or deadlocks with sockets about, short reads, the task dump,
  * io_wait, argument errors, select's FD_SETSIZE through the loop, and a
- * signal interrupting the selector (EINTR; SIGUSR1's task dump comes at once).
+ * signal interrupting the selector (EINTR; SIGUSR1's task dump comes at once;
+ * the trace's loop lane shows one wait however often the selector returned).
  *
  * The tcases "io_cancel", "io_waiters", "io_fairness", "io_loop_end",
  * "io_seeing", "io_args" and "io_eintr" of the stage03 suite; every test
@@ -1555,6 +1556,97 @@ START_TEST(signal_during_selector_wait_is_harmless)
 }
 END_TEST
 
+/* The whole of a small file, NUL-terminated (asserts). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    for (size_t n; (n = fread(buf + len, 1, cap - 1 - len, f)) > 0;)
+        len += n;
+    ck_assert_uint_lt(len, cap - 1);
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* The number after `key` in the first event of the trace that contains
+ * `event` (asserts it is there). */
+static double field_of(const char *json, const char *event, const char *key)
+{
+    const char *e = strstr(json, event);
+    ck_assert_msg(e != NULL, "no %s in the trace:\n%s", event, json);
+    const char *k = strstr(e, key);
+    ck_assert_ptr_nonnull(k);
+    return strtod(k + strlen(key), NULL);
+}
+
+/* The trace's loop lane: the same run as above, traced in steps.  The
+ * signal makes the selector return having readied nobody, then the data
+ * readies the reader: two polls (when the signal did interrupt a wait) but
+ * one wait, so a trace does not depend on how often the kernel woke the
+ * loop for nothing.  The wait spans exactly the wake it delivered. */
+START_TEST(trace_loop_lane_one_wait_despite_the_signal)
+{
+    char path[] = "/tmp/stage03_traceXXXXXX";
+    int tfd = mkstemp(path);
+    ck_assert_int_ge(tfd, 0);
+    close(tfd);
+    setenv("ASYNC_TRACE", path, 1);
+    setenv("ASYNC_TRACE_CLOCK", "steps", 1);
+    int sv[2];
+    s3_socketpair(sv);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
+    sigset_t alrm, oldmask;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    pthread_sigmask(SIG_UNBLOCK, &alrm, &oldmask);
+    atomic_store(&alarms, 0);
+
+    struct eintr_helper h = {.loop_thread = pthread_self(), .fd = sv[1]};
+    thread_syscall_path(h.path, sizeof h.path);
+    pthread_t thread;
+    struct eintr_res res;
+    memset(&res, 0, sizeof res);
+    char *log;
+    int rc = S3_RUN(_i, NULL, &log, eintr_main, struct eintr_main, .fd = sv[0], .helper = &h,
+                    .thread = &thread, .res = &res);
+    if (res.started)
+        pthread_join(thread, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+    unsetenv("ASYNC_TRACE");
+    unsetenv("ASYNC_TRACE_CLOCK");
+    s3_close_pair(sv);
+    char *json = slurp(path);
+    unlink(path);
+
+    ck_assert_int_eq(rc, 0);
+    ck_assert_str_eq(log, "");
+    ck_assert_int_eq(res.rec.n, 3);
+    if (h.saw_wait)
+        ck_assert_uint_ge(res.polls_after - res.polls_before, 2);
+    ck_assert_int_eq(count_of(json, "\"tid\":0,\"args\":{\"name\":\"loop\"}"), 1);
+    ck_assert_int_eq(count_of(json, "\"name\":\"wait\""), 1);
+    char want[64];
+    snprintf(want, sizeof want, "\"selector\":\"%s\",\"woke\":1}", s3_backends[_i]);
+    ck_assert_msg(strstr(json, want) != NULL, "no %s in:\n%s", want, json);
+    double ts = field_of(json, "\"name\":\"wait\"", "\"ts\":");
+    double dur = field_of(json, "\"name\":\"wait\"", "\"dur\":");
+    double wake = field_of(json, "\"name\":\"wake\",\"pid\":1,\"tid\":2,", "\"ts\":");
+    ck_assert_msg(ts <= wake && wake < ts + dur, "wait %g+%g, the reader's wake at %g", ts, dur,
+                  wake);
+    ck_assert_msg(dur == 1, "a wait takes no tick of its own: %g", dur);
+    free(json);
+}
+END_TEST
+
 /* SIGUSR1 while every task is parked and the loop blocks in the selector:
  * the wait is interrupted and the dump comes then, not at the next I/O.  The
  * helper signals once the loop thread is in the wait, then waits for it to
@@ -1678,4 +1770,5 @@ void stage03_add_loop(Suite *s)
     tc = s3_case(s, "io_eintr");
     s3_add(tc, signal_during_selector_wait_is_harmless);
     s3_add(tc, sigusr1_during_selector_wait_dumps_at_once);
+    s3_add(tc, trace_loop_lane_one_wait_despite_the_signal);
 }
