@@ -245,10 +245,12 @@ static int frame(struct http_conn *c)
     struct http_res *res = &c->res;
     if (res->streaming) {
         c->out.len = 0; /* the last http_write's send has finished */
-        if (c->req.h.minor >= 1 && !res->head_only)
+        if (c->req.h.minor >= 1 && !res->head_only && !http__no_body(res->status))
             return http__put(&c->out, "0\r\n\r\n", 5);
         return 0;
     }
+    if (http__no_body(res->status))
+        res->body.len = 0; /* not sent, and not counted as sent */
     int r = http__head(c, 0, res->body.len);
     if (!r && !res->head_only)
         r = http__put(&c->out, res->body.p, res->body.len);

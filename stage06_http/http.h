@@ -297,6 +297,10 @@ struct http_conn {
 
 int http__put(struct http_buf *b, const void *p, size_t n);
 void http__buf_free(struct http_buf *b);
+/* 1xx, 204 and 304: answers that never have a body (RFC 9110 6.4.1), so
+ * whatever body a handler gave one is not sent - it would be read as the
+ * start of the next response. */
+int http__no_body(int status);
 /* Append the response head to c->out: chunked, or with Content-Length len. */
 int http__head(struct http_conn *c, int chunked, uint64_t len);
 const struct http_route *http__route(const struct http_config *cfg, struct http_req *req,

@@ -199,7 +199,7 @@ static const char *date_now(struct http_server *srv)
     return srv->date;
 }
 
-static int no_body_status(int status)
+int http__no_body(int status)
 {
     return status < 200 || status == 204 || status == 304;
 }
@@ -217,7 +217,7 @@ int http__head(struct http_conn *c, int chunked, uint64_t len)
     r |= put_str(b, "\r\nDate: ");
     r |= put_str(b, date_now(c->srv));
     r |= put_str(b, "\r\n");
-    if (!no_body_status(res->status)) {
+    if (!http__no_body(res->status)) {
         r |= put_str(b, "Content-Type: ");
         r |= put_str(b, res->content_type);
         if (chunked) {
@@ -252,7 +252,7 @@ int http_write(struct http_res *res, const void *data, size_t len)
     } else {
         c->out.len = 0; /* the last write's send has finished */
     }
-    if (!res->head_only && len > 0) {
+    if (!res->head_only && !http__no_body(res->status) && len > 0) {
         char size[20];
         int n = snprintf(size, sizeof size, "%zx\r\n", len);
         int r = 0;

@@ -112,6 +112,22 @@ static int streamer(co_t *co)
     CO_END;
 }
 
+/* 204 No Content, with a body anyway (buffered, or ?stream=1 streamed):
+ * the server must drop it, or the client would read it as the next reply. */
+static int no_content(co_t *co)
+{
+    struct streamer *f = (struct streamer *)co;
+    char v[4];
+    CO_BEGIN(co);
+    if (http_query(f->h.req, "stream", v, sizeof v) > 0) {
+        f->h.res->status = 204;
+        AWAIT(http_write(f->h.res, "stray\n", 6));
+        CO_RETURN(0);
+    }
+    http_text(f->h.res, 204, "stray\n");
+    CO_END;
+}
+
 /* The task that ran the failing handler, to find in the error log. */
 static unsigned fail_task_id;
 
@@ -151,6 +167,7 @@ static const struct http_route routes[] = {
     HTTP_ROUTE("GET", "/stream", streamer, struct streamer),
     HTTP_ROUTE("GET", "/fail", failing, struct plain),
     HTTP_ROUTE("GET", "/slow", slow, struct slow),
+    HTTP_ROUTE("GET", "/nocontent", no_content, struct streamer),
 };
 
 /* ===== the scripted clients =================================================== */
@@ -697,6 +714,26 @@ START_TEST(head_has_no_body)
                                        log_line(0, "GET /hello HTTP/1.1", 200, 6)));
     ck_assert_uint_eq(F.srv.stats.requests, 2);
     ck_assert_uint_eq(F.srv.stats.bytes_out, 6); /* body bytes sent: the GET's only */
+}
+END_TEST
+
+START_TEST(no_content_has_no_body)
+{
+    /* Pipelined: a stray body after either 204 would come before HELLO. */
+    static const struct act c[] = {
+        CONNECT,
+        SEND("GET /nocontent HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /nocontent?stream=1 HTTP/1.1\r\nHost: x\r\n\r\n" GET_HELLO),
+        RECV(3), CLOSE, END};
+    run1(c);
+    ck_assert_str_eq(got_all(0),
+                     fmt("%s%s%s", "HTTP/1.1 204 No Content\r\nServer: async-c\r\nDate: D\r\n\r\n",
+                         "HTTP/1.1 204 No Content\r\nServer: async-c\r\nDate: D\r\n\r\n", HELLO));
+    ck_assert_str_eq(access_log(),
+                     fmt("%s%s%s", log_line(0, "GET /nocontent HTTP/1.1", 204, 0),
+                         log_line(0, "GET /nocontent?stream=1 HTTP/1.1", 204, 0),
+                         log_line(0, "GET /hello HTTP/1.1", 200, 6)));
+    ck_assert_uint_eq(F.srv.stats.bytes_out, 6);
 }
 END_TEST
 
@@ -1274,6 +1311,7 @@ void stage06_server_tcases(Suite *s)
     TCase *tc = server_case(s, "server_keep_alive");
     tcase_add_test(tc, get_hello);
     tcase_add_test(tc, head_has_no_body);
+    tcase_add_test(tc, no_content_has_no_body);
     tcase_add_test(tc, keep_alive_two_requests);
     tcase_add_test(tc, http10_closes);
     tcase_add_test(tc, http10_keep_alive);
