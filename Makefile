@@ -155,7 +155,7 @@ run-$(1): build-$(1)
 	@set -e; for d in $$(if $$(EX),$$(EX),$$(call demos_of,$(1))); do \
 	    echo "== $$(S$(1)_DIR)/examples/$$$$d.c"; $$(S$(1)_OUT)/examples/$$$$d $$(ARGS); echo; done
 
-bench-$(1): $$(S$(1)_BENCH)
+bench-$(1): $$(S$(1)_BENCH) build-$(1)
 	@set -e; for b in $$(BENCH_$(1)); do echo "== $$(S$(1)_OUT)/bench/$$$$b"; \
 	    $$(S$(1)_OUT)/bench/$$$$b; echo; done
 
