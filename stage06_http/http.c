@@ -315,8 +315,12 @@ static int read_head(co_t *co)
     }
     CO_FINALLY
     c->err = scope_close(&c->timeout, c->err ? c->err : CO_ERROR);
-    if (c->err == -ETIMEDOUT && !c->idle && !c->head_len)
-        c->status = 408; /* a head that began and did not end in time */
+    /* A head that began and did not end in time is answered 408.  A
+     * connection that never sent a byte is closed quietly, as an idle one
+     * is: it may be a browser's preconnect that found no use, and a 408
+     * would only fill the log with requests nobody made. */
+    if (c->err == -ETIMEDOUT && !c->head_len && stream_len(&c->in) > 0)
+        c->status = 408;
     if (c->err == -ETIMEDOUT || peer_gone(c->err))
         c->err = 0;      /* closed quietly (or after the 408) */
     CO_ERROR = c->err;

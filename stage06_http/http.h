@@ -53,7 +53,8 @@ struct http_config {
     int max_conns;              /* open connections; more are answered 503
                                    and closed [1000] */
     uint64_t head_timeout_ms;   /* for a whole request head, from its first
-                                   byte (or from accept); else 408 [10000] */
+                                   byte (or from accept); else 408, or a
+                                   quiet close if no byte came [10000] */
     uint64_t idle_timeout_ms;   /* between requests on a kept-alive
                                    connection; then closed quietly [5000] */
     uint64_t body_timeout_ms;   /* with no body bytes arriving; else 408 [10000] */
