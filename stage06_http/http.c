@@ -191,6 +191,24 @@ static int peer_gone(int err)
     return err == -ECONNRESET || err == -EPIPE || err == -ECONNABORTED || err == -ETIMEDOUT;
 }
 
+/* The client's own fault (a bad or oversized body, found after the answer
+ * went out): the connection ends, and the log stays quiet, or any client
+ * could fill it. */
+static int peer_fault(int err)
+{
+    return (err <= HPARSE_EBAD && err >= HPARSE_ECHUNK) || err == HTTP_ETOOLARGE;
+}
+
+/* Errors by name, this module's and the parser's among them. */
+static const char *err_text(int err)
+{
+    if (err <= HPARSE_EBAD && err >= HPARSE_ECHUNK)
+        return hparse_strerror(err);
+    if (err == HTTP_ETOOLARGE)
+        return "request body too large";
+    return task_strerror(err);
+}
+
 static void peer_name(int fd, char *out, size_t n)
 {
     struct sockaddr_storage ss;
@@ -352,7 +370,7 @@ static int handle(co_t *co)
     } else if (c->err && !peer_gone(c->err)) {
         fprintf(srv->cfg.error_log, "http: %s %s: handler %s failed in task '%s#%u': %s\n",
                 c->req.h.method, c->req.h.path, c->route->pattern, task_current()->name,
-                (unsigned)task_current()->id, task_strerror(c->err));
+                (unsigned)task_current()->id, err_text(c->err));
         c->status = 500;
     } else if (c->err) {
         CO_RAISE(c->err); /* the client is gone: nobody to answer */
@@ -499,8 +517,8 @@ static int conn_task(co_t *co)
     c->requests.c = c;
     AWAIT_CO(&c->requests.co, requests);
     CO_FINALLY
-    if (CO_ERROR && CO_ERROR != -ECANCELED && !peer_gone(CO_ERROR))
-        fprintf(srv->cfg.error_log, "http: connection %s: %s\n", c->peer, task_strerror(CO_ERROR));
+    if (CO_ERROR && CO_ERROR != -ECANCELED && !peer_gone(CO_ERROR) && !peer_fault(CO_ERROR))
+        fprintf(srv->cfg.error_log, "http: connection %s: %s\n", c->peer, err_text(CO_ERROR));
     if (CO_ERROR != -ECANCELED)
         CO_ERROR = 0; /* one connection's trouble is not the server's */
     sock_close(c->fd);

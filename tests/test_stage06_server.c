@@ -878,6 +878,23 @@ START_TEST(skipped_body)
 }
 END_TEST
 
+/* The body the handler skipped turns out to be bad after the answer went
+ * out: the connection ends (where the next request begins is unknown), and
+ * quietly, since it was the client's fault (run1 checks the error log is
+ * empty). */
+START_TEST(skipped_body_goes_bad)
+{
+    static const struct act c[] = {
+        CONNECT,
+        SEND("POST /drop HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "zz\r\n" GET_HELLO),
+        UNTIL_EOF, END};
+    run1(c);
+    ck_assert_str_eq(got_all(0), reply(200, "", "dropped\n"));
+    ck_assert_uint_eq(F.srv.stats.requests, 1);
+}
+END_TEST
+
 START_TEST(body_too_large)
 {
     /* Refused from its Content-Length, before a byte is read - so no 100
@@ -1330,6 +1347,7 @@ void stage06_server_tcases(Suite *s)
     tcase_add_test(tc, echo_chunked);
     tcase_add_test(tc, expect_continue);
     tcase_add_test(tc, skipped_body);
+    tcase_add_test(tc, skipped_body_goes_bad);
     tcase_add_test(tc, body_too_large);
     tcase_add_test(tc, body_at_max_body);
     tcase_add_test(tc, streamed_reply);
