@@ -1513,15 +1513,17 @@ static void thread_syscall_path(char *out, size_t size)
         fclose(f);
 }
 
-START_TEST(signal_during_selector_wait_is_harmless)
+/* Run eintr_main on `backend` with the helper thread that interrupts its
+ * wait (SIGALRM, with no SA_RESTART: the blocked call fails with EINTR),
+ * and put everything back afterwards. */
+static int run_interrupted(int backend, int sv[2], struct eintr_helper *h, struct eintr_res *res,
+                           char **log)
 {
-    int sv[2];
-    s3_socketpair(sv);
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_alarm;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: the blocked call fails with EINTR */
+    sa.sa_flags = 0;
     ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
     sigset_t alrm, oldmask;
     sigemptyset(&alrm);
@@ -1529,18 +1531,27 @@ START_TEST(signal_during_selector_wait_is_harmless)
     pthread_sigmask(SIG_UNBLOCK, &alrm, &oldmask);
     atomic_store(&alarms, 0);
 
-    struct eintr_helper h = {.loop_thread = pthread_self(), .fd = sv[1]};
-    thread_syscall_path(h.path, sizeof h.path);
+    *h = (struct eintr_helper){.loop_thread = pthread_self(), .fd = sv[1]};
+    thread_syscall_path(h->path, sizeof h->path);
     pthread_t thread;
-    struct eintr_res res;
-    memset(&res, 0, sizeof res);
-    char *log;
-    int rc = S3_RUN(_i, NULL, &log, eintr_main, struct eintr_main, .fd = sv[0], .helper = &h,
-                    .thread = &thread, .res = &res);
-    if (res.started)
+    memset(res, 0, sizeof *res);
+    int rc = S3_RUN(backend, NULL, log, eintr_main, struct eintr_main, .fd = sv[0], .helper = h,
+                    .thread = &thread, .res = res);
+    if (res->started)
         pthread_join(thread, NULL);
     sigaction(SIGALRM, &old, NULL);
     pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+    return rc;
+}
+
+START_TEST(signal_during_selector_wait_is_harmless)
+{
+    int sv[2];
+    s3_socketpair(sv);
+    struct eintr_helper h;
+    struct eintr_res res;
+    char *log;
+    int rc = run_interrupted(_i, sv, &h, &res, &log);
     s3_close_pair(sv);
 
     ck_assert_int_eq(res.parked, 1);
@@ -1598,29 +1609,10 @@ START_TEST(trace_loop_lane_one_wait_despite_the_signal)
     setenv("ASYNC_TRACE_CLOCK", "steps", 1);
     int sv[2];
     s3_socketpair(sv);
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
-    sigset_t alrm, oldmask;
-    sigemptyset(&alrm);
-    sigaddset(&alrm, SIGALRM);
-    pthread_sigmask(SIG_UNBLOCK, &alrm, &oldmask);
-    atomic_store(&alarms, 0);
-
-    struct eintr_helper h = {.loop_thread = pthread_self(), .fd = sv[1]};
-    thread_syscall_path(h.path, sizeof h.path);
-    pthread_t thread;
+    struct eintr_helper h;
     struct eintr_res res;
-    memset(&res, 0, sizeof res);
     char *log;
-    int rc = S3_RUN(_i, NULL, &log, eintr_main, struct eintr_main, .fd = sv[0], .helper = &h,
-                    .thread = &thread, .res = &res);
-    if (res.started)
-        pthread_join(thread, NULL);
-    sigaction(SIGALRM, &old, NULL);
-    pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
+    int rc = run_interrupted(_i, sv, &h, &res, &log);
     unsetenv("ASYNC_TRACE");
     unsetenv("ASYNC_TRACE_CLOCK");
     s3_close_pair(sv);

@@ -472,6 +472,33 @@ START_TEST(curl_get_and_head)
 }
 END_TEST
 
+/* A body for curl to upload: written to NAME.in, to be sent as `data`
+ * ("@file"), and echoed into NAME.got. */
+struct upload {
+    char in[600], out[600], data[610];
+};
+
+static void upload_files(struct upload *u, const char *name, const void *body, size_t len)
+{
+    char file[64];
+    snprintf(file, sizeof file, "%s.in", name);
+    snprintf(u->in, sizeof u->in, "%s", work_file(file));
+    snprintf(file, sizeof file, "%s.got", name);
+    snprintf(u->out, sizeof u->out, "%s", work_file(file));
+    snprintf(u->data, sizeof u->data, "@%s", u->in);
+    spit(u->in, body, len);
+}
+
+/* The echo curl saved must be the body, byte for byte. */
+static void expect_echoed(const struct upload *u, const void *body, size_t len)
+{
+    size_t got_len;
+    char *got = slurp(u->out, &got_len);
+    EXPECT(got_len == len && memcmp(got, body, len) == 0, "echoed %zu bytes, not the %zu sent",
+           got_len, len);
+    free(got);
+}
+
 /* Every byte value, CR, LF and NUL included, must come back as it went. */
 START_TEST(curl_post_echo)
 {
@@ -480,26 +507,18 @@ START_TEST(curl_post_echo)
     unsigned char body[512];
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = (unsigned char)(i * 7);
-    char in[600], out[600];
-    snprintf(in, sizeof in, "%s", work_file("echo.in"));
-    snprintf(out, sizeof out, "%s", work_file("echo.got"));
-    spit(in, body, sizeof body);
-    char data[610];
-    snprintf(data, sizeof data, "@%s", in);
+    struct upload u;
+    upload_files(&u, "echo", body, sizeof body);
 
     struct demo d;
     demo_start(&d, 1);
-    const char *post[] = {CURL, "-sS", "--data-binary", data, "-H",
-                          "Content-Type: application/x-bytes", "-o", out, "-w",
+    const char *post[] = {CURL, "-sS", "--data-binary", u.data, "-H",
+                          "Content-Type: application/x-bytes", "-o", u.out, "-w",
                           "%{http_code} %{content_type}", url(&d, "/echo"), NULL};
     struct run r = run_tool(post, 30000);
     expect_curl_ok(&r);
     EXPECT(strcmp(r.out, "200 application/x-bytes") == 0, "POST /echo: %s", r.out);
-    size_t len;
-    char *got = slurp(out, &len);
-    EXPECT(len == sizeof body && memcmp(got, body, len) == 0, "echoed %zu bytes, not the %zu sent",
-           len, sizeof body);
-    free(got);
+    expect_echoed(&u, body, sizeof body);
     run_free(&r);
     free(demo_stop(&d));
 }
@@ -513,27 +532,20 @@ START_TEST(curl_chunked_upload)
     char body[5000];
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = (char)('a' + i % 26);
-    char in[600], out[600], data[610];
-    snprintf(in, sizeof in, "%s", work_file("chunked.in"));
-    snprintf(out, sizeof out, "%s", work_file("chunked.got"));
-    snprintf(data, sizeof data, "@%s", in);
-    spit(in, body, sizeof body);
+    struct upload u;
+    upload_files(&u, "chunked", body, sizeof body);
 
     struct demo d;
     demo_start(&d, 1);
     const char *post[] = {CURL, "-sSv", "-H", "Transfer-Encoding: chunked", "-H",
-                          "Content-Type: text/x-letters", "--data-binary", data, "-o", out, "-w",
+                          "Content-Type: text/x-letters", "--data-binary", u.data, "-o", u.out, "-w",
                           "%{http_code} %{content_type}", url(&d, "/echo"), NULL};
     struct run r = run_tool(post, 30000);
     expect_curl_ok(&r);
     EXPECT(strstr(r.err, "> Transfer-Encoding: chunked") != NULL, "not sent chunked:\n%s", r.err);
     EXPECT(strstr(r.err, "> Content-Length") == NULL, "sent a length:\n%s", r.err);
     EXPECT(strcmp(r.out, "200 text/x-letters") == 0, "POST /echo: %s", r.out);
-    size_t len;
-    char *got = slurp(out, &len);
-    EXPECT(len == sizeof body && memcmp(got, body, len) == 0, "echoed %zu bytes, not the %zu sent",
-           len, sizeof body);
-    free(got);
+    expect_echoed(&u, body, sizeof body);
     run_free(&r);
     free(demo_stop(&d));
 }
@@ -564,8 +576,8 @@ START_TEST(curl_keep_alive)
 END_TEST
 
 /* curl waits for the 100 Continue before it sends the body - but only for
- * a second, then it sends anyway: so the interim answer must be seen, and
- * the whole exchange must take less than that second. */
+ * a second, then it sends anyway: so the interim answer itself must be seen
+ * in curl's log. */
 START_TEST(curl_expect_continue)
 {
     if (!have("curl", "curl_expect_continue"))
@@ -573,16 +585,13 @@ START_TEST(curl_expect_continue)
     char body[3000];
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = (char)('0' + i % 10);
-    char in[600], out[600], data[610];
-    snprintf(in, sizeof in, "%s", work_file("continue.in"));
-    snprintf(out, sizeof out, "%s", work_file("continue.got"));
-    snprintf(data, sizeof data, "@%s", in);
-    spit(in, body, sizeof body);
+    struct upload u;
+    upload_files(&u, "continue", body, sizeof body);
 
     struct demo d;
     demo_start(&d, 1);
-    const char *post[] = {CURL, "-sSv", "-H", "Expect: 100-continue", "--data-binary", data, "-o",
-                          out, "-w", "%{http_code}", url(&d, "/echo"), NULL};
+    const char *post[] = {CURL, "-sSv", "-H", "Expect: 100-continue", "--data-binary", u.data,
+                          "-o", u.out, "-w", "%{http_code}", url(&d, "/echo"), NULL};
     struct run r = run_tool(post, 30000);
     expect_curl_ok(&r);
     EXPECT(strstr(r.err, "> Expect: 100-continue") != NULL, "no Expect sent:\n%s", r.err);
@@ -592,11 +601,7 @@ START_TEST(curl_expect_continue)
      * the test would still get its echo. */
     int code = 0;
     EXPECT(sscanf(r.out, "%d", &code) == 1 && code == 200, "POST /echo: %s", r.out);
-    size_t len;
-    char *got = slurp(out, &len);
-    EXPECT(len == sizeof body && memcmp(got, body, len) == 0, "echoed %zu bytes, not the %zu sent",
-           len, sizeof body);
-    free(got);
+    expect_echoed(&u, body, sizeof body);
     run_free(&r);
     free(demo_stop(&d));
 }
