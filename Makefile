@@ -236,6 +236,40 @@ check-pictures: $(foreach n,$(PICTURE_STAGES),build-$(n)) $(TIMELINE)
 	if [ $$bad -ne 0 ]; then echo "check-pictures: $$bad problem(s)"; exit 1; fi; \
 	echo "check-pictures: the $(words $(PICTURE_NAMES)) pictures in pictures/ match fresh runs of their demos"
 
+# ---- fuzzing: libFuzzer on the HTTP parsers ------------------------------------
+# tests/fuzz/fuzz_T.c for each T of FUZZ_TARGETS, built with clang's
+# libFuzzer and ASan+UBSan against stage 6's hparse.c.  Each run starts from
+# the parser tests' inputs (tools/fuzz-seeds.py), what earlier runs found
+# (build/fuzz/corpus/T) and every input that once crashed
+# (tests/fuzz/regress/T: each crash becomes one, and a regression test in
+# test_stage06_parse.c besides).  A crash stops make with the input's path.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_TARGETS := request response chunked
+FUZZ_OUT := $(BUILD)/fuzz
+FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Werror -g -O1 \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c stage06_http/hparse.c stage06_http/hparse.h
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: needs clang (apt-get install -y clang)"; exit 1; }
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Istage06_http $< stage06_http/hparse.c -o $@
+
+.PHONY: fuzz
+fuzz: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz_$(t))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    python3 tools/fuzz-seeds.py $$t $(FUZZ_OUT)/seeds/$$t >/dev/null; \
+	    mkdir -p $(FUZZ_OUT)/corpus/$$t; \
+	    regress=; [ -d tests/fuzz/regress/$$t ] && regress=tests/fuzz/regress/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s ($$(ls $(FUZZ_OUT)/seeds/$$t | wc -l) seeds)"; \
+	    if ! $(FUZZ_OUT)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_OUT)/$$t- $(FUZZ_OUT)/corpus/$$t $(FUZZ_OUT)/seeds/$$t $$regress \
+	        > $(FUZZ_OUT)/$$t.log 2>&1; then \
+	        tail -n 30 $(FUZZ_OUT)/$$t.log; \
+	        echo "fuzz: $$t failed; the input is $(FUZZ_OUT)/$$t-*: add it to tests/fuzz/regress/$$t"; exit 1; fi; \
+	    sed -n 's/^stat::number_of_executed_units: */fuzz:   inputs tried: /p; s/^stat::new_units_added: */fuzz:   new inputs kept: /p' \
+	        $(FUZZ_OUT)/$$t.log; done; \
+	echo "fuzz: no crash, no sanitizer report, no broken invariant in $(FUZZ_TARGETS)"
+
 # ---- the goals people type --------------------------------------------------
 .PHONY: help test run bench diff trace valgrind check-lib checks clean $(foreach n,$(STAGE_NUMS),stage$(n) stage0$(n))
 
@@ -300,6 +334,7 @@ help:
 	@echo "  make trace             trace the newest stage's main demo"
 	@echo "  make pictures          redraw the GUIDE's timelines, pictures/stageN-DEMO.svg (PICTURES_N)"
 	@echo "  make bench             every benchmark"
+	@echo "  make fuzz              libFuzzer on the HTTP parsers, FUZZ_SECONDS each [60] (clang)"
 	@echo "  make valgrind          every stage's tests under valgrind"
 	@echo "  make checks            GUIDE.md quotes, carried-code drift, the timeline tool,"
 	@echo "                         the pictures are current (make check-pictures alone)"
