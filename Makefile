@@ -249,7 +249,7 @@ FUZZ_TARGETS := request response chunked
 FUZZ_OUT := $(BUILD)/fuzz
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Werror -g -O1 \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c stage06_http/hparse.c stage06_http/hparse.h
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h stage06_http/hparse.c stage06_http/hparse.h
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: needs clang (apt-get install -y clang)"; exit 1; }
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Istage06_http $< stage06_http/hparse.c -o $@

@@ -126,8 +126,7 @@ uint32_t s5_below(uint64_t *state, uint32_t n) { return n ? s5_rand(state) % n :
 
 /* ---- running a program ------------------------------------------------------ */
 
-/* The environment without the variables that make the loop say more. */
-static char **quiet_environ(void)
+char **s5_quiet_environ(void)
 {
     size_t n = 0;
     while (environ[n])
@@ -165,7 +164,7 @@ struct s5_output s5_run_program(const char *dir, const char *name, const char *c
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_adddup2(&fa, p[1], 2);
     posix_spawn_file_actions_addclose(&fa, p[1]);
-    char **env = quiet_environ();
+    char **env = s5_quiet_environ();
     pid_t pid;
     int err = posix_spawn(&pid, path, &fa, NULL, argv, env);
     posix_spawn_file_actions_destroy(&fa);

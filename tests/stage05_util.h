@@ -97,6 +97,10 @@ struct s5_output {
  * minus ASYNC_TRACE, ASYNC_DEBUG and ASYNC_SLOW_MS, which add output; wait
  * for it to end. */
 struct s5_output s5_run_program(const char *dir, const char *name, const char *const args[]);
+/* The environment without ASYNC_TRACE, ASYNC_DEBUG and ASYNC_SLOW_MS, the
+ * variables that make the loop say more: for a program a test runs
+ * (calloc'd array of environ's strings; free the array only). */
+char **s5_quiet_environ(void);
 /* Assert it exited 0, printing its output if not. */
 void s5_assert_exit_0(const char *name, const struct s5_output *o);
 /* Compare line by line, so a failure names the first line that differs. */

@@ -9,6 +9,7 @@
 #define STAGE06_UTIL_H
 
 #include <check.h>
+#include <stddef.h>
 
 /* ---- the suite, one function per file ------------------------------------ */
 
@@ -24,5 +25,9 @@ void stage06_examples_tcases(Suite *s); /* test_stage06_examples.c */
 /* A loopback port with nothing listening: bound, never listened on, closed.
  * Another program could take it meanwhile; on a test machine none does. */
 int s6_dead_port(void);
+
+/* Where `name` is on $PATH, into out (n bytes): 1 if it is there and
+ * executable, else 0 - how a test learns that curl or python3 is missing. */
+int s6_find_in_path(const char *name, char *out, size_t n);
 
 #endif

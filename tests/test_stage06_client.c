@@ -939,19 +939,6 @@ END_TEST
 
 /* ===== interop: Python's http.server ========================================== */
 
-static int find_in_path(const char *name, char *out, size_t n)
-{
-    const char *path = getenv("PATH");
-    while (path && *path) {
-        size_t len = strcspn(path, ":");
-        snprintf(out, n, "%.*s/%s", (int)len, path, name);
-        if (len && access(out, X_OK) == 0)
-            return 1;
-        path += len + (path[len] == ':');
-    }
-    return 0;
-}
-
 static void nap_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -990,7 +977,7 @@ extern char **environ;
 START_TEST(python_http_server)
 {
     char py[512];
-    if (!find_in_path("python3", py, sizeof py)) {
+    if (!s6_find_in_path("python3", py, sizeof py)) {
         printf("skipped python_http_server: python3 is not installed\n");
         return;
     }

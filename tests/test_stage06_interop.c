@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stage05_util.h"
 #include "stage06_util.h"
 
 #ifndef EXAMPLES_DIR
@@ -86,24 +87,11 @@ static const char *work_file(const char *name)
     return p;
 }
 
-static int find_in_path(const char *name, char *out, size_t n)
-{
-    const char *path = getenv("PATH");
-    while (path && *path) {
-        size_t len = strcspn(path, ":");
-        snprintf(out, n, "%.*s/%s", (int)len, path, name);
-        if (len && access(out, X_OK) == 0)
-            return 1;
-        path += len + (path[len] == ':');
-    }
-    return 0;
-}
-
 /* Is the tool there?  If not, say so: the test passes, visibly skipped. */
 static int have(const char *tool, const char *test)
 {
     char path[512];
-    if (find_in_path(tool, path, sizeof path))
+    if (s6_find_in_path(tool, path, sizeof path))
         return 1;
     printf("skipped %s: %s is not installed\n", test, tool);
     return 0;
@@ -247,22 +235,6 @@ static void stop_all(void)
         }                                                                                      \
     } while (0)
 
-/* The environment minus what makes the framework print more (ASYNC_TRACE,
- * ASYNC_DEBUG, ASYNC_SLOW_MS). */
-static char **quiet_env(void)
-{
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 1, sizeof *env);
-    ck_assert_ptr_nonnull(env);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "ASYNC_", 6) != 0)
-            env[k++] = environ[i];
-    return env;
-}
-
 /* Run argv (argv[0] looked up in PATH) with stdin from /dev/null, stdout
  * into the file out and stderr into err (NULL: into out as well).  The
  * child starts with no signal blocked and SIGINT, SIGTERM, SIGPIPE at their
@@ -298,7 +270,7 @@ static pid_t spawn(const char *const argv[], const char *out, const char *err)
         av[n] = (char *)(uintptr_t)argv[n]; /* posix_spawnp's type; it does not write */
     }
     av[n] = NULL;
-    char **env = quiet_env();
+    char **env = s5_quiet_environ();
     pid_t pid;
     int rc = posix_spawnp(&pid, av[0], &fa, &at, av, env);
     free(env);
@@ -761,7 +733,7 @@ END_TEST
 
 static int find_chromium(char *path, size_t n, const char *test)
 {
-    if (find_in_path("chromium", path, n) || find_in_path("chromium-browser", path, n))
+    if (s6_find_in_path("chromium", path, n) || s6_find_in_path("chromium-browser", path, n))
         return 1;
     printf("skipped %s: chromium (or chromium-browser) is not installed\n", test);
     return 0;

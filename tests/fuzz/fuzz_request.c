@@ -8,36 +8,16 @@
  * head, with a framing that agrees with itself.  The head is parsed in a
  * buffer of exactly its length, so reading one byte past it is caught.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "hparse.h"
+#include "fuzz_head.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n);
 
-static int inside(const char *p, const char *head, size_t len)
-{
-    return p >= head && p + strlen(p) < head + len + 1;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-    const char *in = (const char *)data;
-    struct hparse_scan whole = {0}, parts = {0};
-    size_t split = n ? data[0] % (n + 1) : 0;
-    size_t a = hparse_scan_head(&whole, in, n);
-    size_t b = hparse_scan_head(&parts, in, split);
-    if (!b)
-        b = hparse_scan_head(&parts, in, n);
-    if (a != b || a > n)
-        abort();
-    if (!a)
-        return 0;
-    char *head = malloc(a);
+    char *head;
+    size_t a = scan_head(data, n, &head);
     if (!head)
         return 0;
-    memcpy(head, in, a);
     struct hparse_req req;
     int max = n > 1 ? data[1] % (HPARSE_MAX_HEADERS + 2) : HPARSE_MAX_HEADERS;
     int r = hparse_request(head, a, max, &req);
