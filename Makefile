@@ -130,7 +130,7 @@ S$(1)_LIB   := $$(S$(1)_OUT)/libasync.a
 S$(1)_EXES  := $$(patsubst $$(S$(1)_DIR)/examples/%.c,$$(S$(1)_OUT)/examples/%,$$(wildcard $$(S$(1)_DIR)/examples/*.c))
 S$(1)_BENCH := $$(patsubst $$(S$(1)_DIR)/bench/%.c,$$(S$(1)_OUT)/bench/%,$$(wildcard $$(S$(1)_DIR)/bench/*.c))
 S$(1)_SUITES := $$(wildcard $$(foreach k,$$(wordlist 1,$(1),$$(STAGE_NUMS)),tests/test_stage0$$(k).c \
-                   tests/test_stage0$$(k)_*.c tests/stage0$$(k)_util.c))
+                   tests/test_stage0$$(k)_*.c tests/stage0$$(k)_*.c))
 S$(1)_INC   := -I$$(S$(1)_DIR) -Icommon
 
 $$(S$(1)_OUT)/obj/%.o: $$(S$(1)_DIR)/%.c $$(S$(1)_HDRS)

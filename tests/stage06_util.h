@@ -17,6 +17,7 @@ Suite *stage06_suite(void);          /* test_stage06.c */
 void stage06_parse_tcases(Suite *s); /* test_stage06_parse.c: hparse */
 void stage06_client_tcases(Suite *s); /* test_stage06_client.c: client */
 void stage06_server_tcases(Suite *s); /* test_stage06_server.c: server */
+void stage06_faults_tcases(Suite *s); /* test_stage06_faults.c: bad peers */
 void stage06_interop_tcases(Suite *s); /* test_stage06_interop.c: curl... */
 void stage06_examples_tcases(Suite *s); /* test_stage06_examples.c */
 

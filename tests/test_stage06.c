@@ -14,6 +14,9 @@
  *     test_stage06_server.c  the server over loopback, raw sockets and the
  *                            client: keep-alive, pipelining, every error
  *                            status, timeouts on the virtual clock, shutdown
+ *     test_stage06_faults.c  the server against slowloris, resets, half-closes
+ *                            and vanishing clients, and out of descriptors
+ *     stage06_script.c       the scripted clients those two run
  *     test_stage06_interop.c the demo against curl, Python's http.client and
  *                            headless Chromium, each when installed
  *     test_stage06_examples.c http_journey's exact output, http_fetch's errors
@@ -29,6 +32,7 @@ Suite *stage06_suite(void)
     stage06_parse_tcases(s);
     stage06_client_tcases(s);
     stage06_server_tcases(s);
+    stage06_faults_tcases(s);
     stage06_interop_tcases(s);
     stage06_examples_tcases(s);
     return s;
