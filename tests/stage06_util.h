@@ -18,6 +18,7 @@ void stage06_parse_tcases(Suite *s); /* test_stage06_parse.c: hparse */
 void stage06_client_tcases(Suite *s); /* test_stage06_client.c: client */
 void stage06_server_tcases(Suite *s); /* test_stage06_server.c: server */
 void stage06_faults_tcases(Suite *s); /* test_stage06_faults.c: bad peers */
+void stage06_alloc_tcases(Suite *s); /* test_stage06_alloc.c: no memory */
 void stage06_interop_tcases(Suite *s); /* test_stage06_interop.c: curl... */
 void stage06_examples_tcases(Suite *s); /* test_stage06_examples.c */
 

@@ -17,6 +17,8 @@
  *     test_stage06_faults.c  the server against slowloris, resets, half-closes
  *                            and vanishing clients, and out of descriptors
  *     stage06_script.c       the scripted clients those two run
+ *     test_stage06_alloc.c   a scenario of server, client, queue and timers
+ *                            with each of its allocations failing in turn
  *     test_stage06_interop.c the demo against curl, Python's http.client and
  *                            headless Chromium, each when installed
  *     test_stage06_examples.c http_journey's exact output, http_fetch's errors
@@ -33,6 +35,7 @@ Suite *stage06_suite(void)
     stage06_client_tcases(s);
     stage06_server_tcases(s);
     stage06_faults_tcases(s);
+    stage06_alloc_tcases(s);
     stage06_interop_tcases(s);
     stage06_examples_tcases(s);
     return s;
