@@ -274,6 +274,24 @@ fuzz: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz_$(t))
 	        $(FUZZ_OUT)/$$t.log; done; \
 	echo "fuzz: no crash, no sanitizer report, no broken invariant in $(FUZZ_TARGETS)"
 
+# The same targets without libFuzzer, in `make test` (checks): replay.c
+# hands each seed and each regress input to the target once, built with the
+# ordinary compiler and flags (so SAN=1 replays them under the sanitizers).
+REPLAY_OUT := $(BUILD)/fuzz-replay
+$(REPLAY_OUT)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_head.h stage06_http/hparse.c stage06_http/hparse.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Istage06_http $< tests/fuzz/replay.c stage06_http/hparse.c $(LDFLAGS_ALL) -o $@
+
+.PHONY: fuzz-replay
+fuzz-replay: $(foreach t,$(FUZZ_TARGETS),$(REPLAY_OUT)/replay_$(t))
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    set -- ; [ -d tests/fuzz/regress/$$t ] && set -- tests/fuzz/regress/$$t; \
+	    if command -v python3 >/dev/null; then \
+	        python3 tools/fuzz-seeds.py $$t $(REPLAY_OUT)/seeds/$$t >/dev/null; set -- "$$@" $(REPLAY_OUT)/seeds/$$t; \
+	    else echo "fuzz-replay: no python3, so no seeds: only tests/fuzz/regress"; fi; \
+	    printf 'fuzz-replay: %s, the fuzzer'"'"'s oracles on the seeds and regress inputs: ' $$t; \
+	    $(REPLAY_OUT)/replay_$$t "$$@"; done
+
 # ---- the goals people type --------------------------------------------------
 .PHONY: help test run bench diff trace valgrind check-lib checks clean $(foreach n,$(STAGE_NUMS),stage$(n) stage0$(n))
 
@@ -319,6 +337,7 @@ checks:
 	@sh tools/selftest-checks.sh
 	@sh tools/check-timeline.sh
 	@$(MAKE) --no-print-directory check-pictures
+	@$(MAKE) --no-print-directory fuzz-replay
 
 clean:
 	rm -rf build
