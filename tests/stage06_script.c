@@ -663,6 +663,3 @@ void sc_check_fields(const char *s, int status)
                       r.body == HPARSE_BODY_CHUNKED,
                   "neither Content-Length nor chunked");
 }
-
-
-/* ===== keep-alive and closing ================================================== */

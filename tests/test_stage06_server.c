@@ -20,6 +20,8 @@
 
 #define N_OF(a) (sizeof a / sizeof a[0])
 
+/* ===== keep-alive and closing ================================================== */
+
 START_TEST(get_hello)
 {
     static const struct sc_act c[] = {CONNECT, SEND(GET_HELLO), RECV(1), CLOSE, END};
