@@ -322,10 +322,19 @@ void io_poll(struct io *io, int64_t timeout_ns)
         fprintf(l->opts.log, "async: %s selector failed: %s\n", io->ops->name, strerror(-n));
         for (int fd = 0; fd < io->nfds; fd++) {
             struct io_fd *f = io->fds[fd];
-            if (f && f->rd.task)
+            int owns = 0;
+            if (f && f->rd.task) {
+                owns |= f->rd.owns_fd;
                 task_wake(f->rd.task, 0, n);
-            if (f && f->wr.task)
+            }
+            if (f && f->wr.task) {
+                owns |= f->wr.owns_fd;
                 task_wake(f->wr.task, 0, n);
+            }
+            if (owns) { /* a connect in progress: its socket dies with it, as in retry */
+                watch(io, f, wanted(f));
+                close(fd);
+            }
         }
         return;
     }
