@@ -259,7 +259,7 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h stage06_http/hpar
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Istage06_http $< stage06_http/hparse.c -o $@
 
 .PHONY: fuzz
-fuzz: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz_$(t))
+fuzz: fuzz-model $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz_$(t))
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	    python3 tools/fuzz-seeds.py $$t $(FUZZ_OUT)/seeds/$$t >/dev/null; \
 	    mkdir -p $(FUZZ_OUT)/corpus/$$t; \
@@ -273,6 +273,27 @@ fuzz: $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz_$(t))
 	    sed -n 's/^stat::number_of_executed_units: */fuzz:   inputs tried: /p; s/^stat::new_units_added: */fuzz:   new inputs kept: /p' \
 	        $(FUZZ_OUT)/$$t.log; done; \
 	echo "fuzz: no crash, no sanitizer report, no broken invariant in $(FUZZ_TARGETS)"
+
+# The scheduler's model-based fuzzes (tests/test_stage02_model.c and
+# tests/test_stage05_model.c), run against stage 5's code under ASan+UBSan
+# with MODEL_FUZZ_SEEDS seeds each [100000] from MODEL_FUZZ_START [1], where
+# `make test` runs a few thousand.  A seed is one run on every machine, so
+# more seeds, not more time, is what finds more: a count keeps a failure
+# reproducible (the message names the seed and how to replay it), where a
+# time limit would make what was tried depend on the machine.
+MODEL_FUZZ_SEEDS ?= 100000
+MODEL_FUZZ_START ?= 1
+MODEL_FUZZ_OUT := $(BUILD)/fuzz-model
+.PHONY: fuzz-model
+fuzz-model:
+	@$(MAKE) --no-print-directory SAN=1 BUILD=$(MODEL_FUZZ_OUT) $(MODEL_FUZZ_OUT)/stage5/tests/run_tests >/dev/null
+	@for s in 2 5; do log=$(MODEL_FUZZ_OUT)/model$$s.log; \
+	    echo "fuzz: the stage-$$s model, $(MODEL_FUZZ_SEEDS) seeds from $(MODEL_FUZZ_START) (SAN=1)"; \
+	    if ! CK_RUN_SUITE=stage0$$s CK_RUN_CASE=model MODEL_SEED_START=$(MODEL_FUZZ_START) \
+	        MODEL_SEEDS=$(MODEL_FUZZ_SEEDS) $(MODEL_FUZZ_OUT)/stage5/tests/run_tests > $$log 2>&1; then \
+	        grep -E 'model seed|replay|failing seed|ERROR|runtime error' $$log | head -n 20; \
+	        echo "fuzz: the stage-$$s model failed (all of it: $$log)"; exit 1; fi; \
+	    echo "fuzz:   $(MODEL_FUZZ_SEEDS) seeds passed"; done
 
 # The same targets without libFuzzer, in `make test` (checks): replay.c
 # hands each seed and each regress input to the target once, built with the

@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,6 +207,44 @@ int grumpy(co_t *co)
     ev("grumpy%d", f->err);
     CO_RAISE(-EPIPE);
     CO_END;
+}
+
+/* ---- the model-based fuzzers' seeds ------------------------------------ */
+
+uint64_t model_next(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * UINT64_C(0x2545F4914F6CDD1D);
+}
+
+unsigned model_below(uint64_t *s, unsigned n) { return (unsigned)(model_next(s) >> 32) % n; }
+
+uint64_t model_seed(uint64_t z)
+{
+    z += UINT64_C(0x9E3779B97F4A7C15);
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    z ^= z >> 31;
+    return z ? z : 1; /* xorshift's one state it cannot leave */
+}
+
+uint64_t model_env(const char *name, uint64_t dflt, uint64_t min)
+{
+    const char *s = getenv(name);
+    char *end;
+    if (!s || !*s)
+        return dflt;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s == '-' || *end || errno || v < min) {
+        fprintf(stderr, "ignoring %s=%s: want a number >= %" PRIu64 "\n", name, s, min);
+        return dflt;
+    }
+    return v;
 }
 
 /* ---- the slow-step warning ---------------------------------------------- */

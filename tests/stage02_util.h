@@ -122,6 +122,18 @@ int joiner(co_t *co);
 struct grumpy { co_t co; int err; };
 int grumpy(co_t *co);
 
+/* ---- the model-based fuzzers' seeds ------------------------------------ */
+
+/* test_stage02_model.c and test_stage05_model.c: a seed, mixed by
+ * model_seed (splitmix64), starts a xorshift64* generator (model_next),
+ * so one seed is one run on every machine.  model_below is 0..n-1. */
+uint64_t model_next(uint64_t *s);
+unsigned model_below(uint64_t *s, unsigned n);
+uint64_t model_seed(uint64_t z);
+/* The number in environment variable `name` (MODEL_SEEDS, ...), dflt when
+ * unset or empty; anything but a number >= min is refused aloud. */
+uint64_t model_env(const char *name, uint64_t dflt, uint64_t min);
+
 /* ---- the slow-step warning ---------------------------------------------- */
 
 /* A loop_opts clock: ctx is a uint64_t[2], and every read of the clock

@@ -44,6 +44,7 @@ void stage05_add_queue(Suite *s);      /* test_stage05_queue.c */
 void stage05_add_stress(Suite *s);     /* test_stage05_stress.c */
 void stage05_add_thread(Suite *s);     /* test_stage05_thread.c */
 void stage05_add_examples(Suite *s);   /* test_stage05_examples.c */
+void stage05_add_model(Suite *s);      /* test_stage05_model.c */
 
 /* A tcase named `name` with the stage-2 fixture (evlog emptied) and a
  * generous timeout, added to s. */

@@ -100,29 +100,6 @@ enum {
 
 #define UNSET ((intptr_t)-1) /* an empty result slot; tasks return > 0 */
 
-/* ===== the PRNG: xorshift64*, seeded through splitmix64 ================= */
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * UINT64_C(0x2545F4914F6CDD1D);
-}
-
-static unsigned rnd(uint64_t *s, unsigned n) { return (unsigned)(rng_next(s) >> 32) % n; }
-
-static uint64_t seed_mix(uint64_t z)
-{
-    z += UINT64_C(0x9E3779B97F4A7C15);
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    z ^= z >> 31;
-    return z ? z : 1;
-}
-
 /* ===== the model ========================================================== */
 
 enum handle {
@@ -327,7 +304,7 @@ static unsigned pick(uint64_t *rng, const unsigned char *w)
     unsigned sum = 0;
     for (int i = 0; i < OP_COUNT; i++)
         sum += w[i];
-    unsigned r = rnd(rng, sum);
+    unsigned r = model_below(rng, sum);
     for (int i = 0; i < OP_COUNT; i++) {
         if (r < w[i])
             return (unsigned)i;
@@ -585,9 +562,9 @@ static int await_end(struct mtask *t, int err)
 /* An awaited error: raised on, or (sometimes) swallowed by the body. */
 static int pass_on(struct mtask *t, int err)
 {
-    if (err == -ECANCELED && rnd(&t->rng, 3) == 0)
+    if (err == -ECANCELED && model_below(&t->rng, 3) == 0)
         err = 0, M.st.swallowed++;
-    else if (err == -EIO && rnd(&t->rng, 2) == 0)
+    else if (err == -EIO && model_below(&t->rng, 2) == 0)
         err = 0;
     return err;
 }
@@ -614,7 +591,7 @@ static int spawn_child(struct mtask *t, group_t *g, int gno)
     memset(&c, 0, sizeof c);
     c.idx = M.n;
     c.depth = t->depth + 1;
-    c.rng = seed_mix(rng_next(&t->rng));
+    c.rng = model_seed(model_next(&t->rng));
     task_t *h = g ? group_spawn(g, mtask_fn, &c, sizeof c, "m")
                   : task_spawn(mtask_fn, &c, sizeof c, "m");
     if (!h) {
@@ -652,14 +629,14 @@ static int pick_owned(struct mtask *t, const int *skip, int nskip)
         if (M.e[k].handle == H_OWNED && M.e[k].owner == t->idx && !taken)
             cand[n++] = k;
     }
-    return n ? cand[rnd(&t->rng, (unsigned)n)] : -1;
+    return n ? cand[model_below(&t->rng, (unsigned)n)] : -1;
 }
 
 /* ===== the operations that do not await =================================== */
 
 static void op_cancel(struct mtask *t)
 {
-    int k = (int)rnd(&t->rng, (unsigned)M.n);
+    int k = (int)model_below(&t->rng, (unsigned)M.n);
     task_t *x = find_task(M.e[k].id);
     tr("m#%u cancel m#%u%s", (unsigned)ent(t)->id, (unsigned)M.e[k].id, x ? "" : " (freed)");
     if (!x)
@@ -690,7 +667,7 @@ static int pick_child_of(struct mtask *t, int k)
     for (int j = 1; j < M.n; j++)
         if (M.e[j].parent == k && !M.e[j].fin_enter)
             cand[n++] = j;
-    return n ? cand[rnd(&t->rng, (unsigned)n)] : -1;
+    return n ? cand[model_below(&t->rng, (unsigned)n)] : -1;
 }
 
 /* Half the time to a child of the task whose handle it is: if each joins
@@ -698,9 +675,9 @@ static int pick_child_of(struct mtask *t, int k)
 static void op_give(struct mtask *t)
 {
     int k = pick_owned(t, NULL, 0);
-    int to = rnd(&t->rng, 2) ? pick_child_of(t, k) : -1;
+    int to = model_below(&t->rng, 2) ? pick_child_of(t, k) : -1;
     if (to < 0)
-        to = (int)rnd(&t->rng, (unsigned)M.n);
+        to = (int)model_below(&t->rng, (unsigned)M.n);
     if (to == t->idx || M.e[to].fin_enter)
         return; /* to itself, or to a task past its body: nothing */
     tr("m#%u give m#%u to m#%u", (unsigned)ent(t)->id, (unsigned)M.e[k].id,
@@ -821,7 +798,7 @@ static int join_done(struct mop *f, intptr_t v)
 static void gather_begin(struct mop *f)
 {
     struct mentry *me = ent(f->t);
-    f->gn = 1 + (int)rnd(&f->t->rng, MAX_GATHER);
+    f->gn = 1 + (int)model_below(&f->t->rng, MAX_GATHER);
     int n = 0;
     for (int i = 0; i < f->gn; i++) {
         int k = pick_owned(f->t, f->gk, n);
@@ -1012,10 +989,10 @@ static void scope_open(struct mscope *f)
 {
     group_init(&f->g);
     f->gno = new_group(G_PLAIN, f->t->idx);
-    int kids = 1 + (int)rnd(&f->t->rng, 3);
+    int kids = 1 + (int)model_below(&f->t->rng, 3);
     for (int i = 0; i < kids; i++)
         spawn_child(f->t, &f->g, f->gno);
-    f->n = (int)rnd(&f->t->rng, 5);
+    f->n = (int)model_below(&f->t->rng, 5);
     M.st.scopes++;
 }
 
@@ -1061,10 +1038,10 @@ static void task_started(struct mtask *f)
     }
     if (e->started++)
         bad("m#%u started twice", (unsigned)e->id);
-    f->nsteps = (int)rnd(&f->rng, MAX_STEPS + 1);
+    f->nsteps = (int)model_below(&f->rng, MAX_STEPS + 1);
     if (f->idx == 0)
-        f->nsteps = 4 + (int)rnd(&f->rng, MAX_STEPS - 3);
-    f->drain = rnd(&f->rng, 2) == 0;
+        f->nsteps = 4 + (int)model_below(&f->rng, MAX_STEPS - 3);
+    f->drain = model_below(&f->rng, 2) == 0;
     tr("m#%u start: %d steps%s", (unsigned)e->id, f->nsteps, f->drain ? ", drains" : "");
 }
 
@@ -1073,7 +1050,7 @@ static void group_open(struct mtask *f)
 {
     if (f->g_open || M.ng >= MAX_GROUPS)
         return;
-    int keep = rnd(&f->rng, 3) == 0;
+    int keep = model_below(&f->rng, 3) == 0;
     group_init(&f->g);
     f->gno = new_group(keep ? G_RESULTS : G_PLAIN, f->idx);
     f->g_open = 1;
@@ -1083,7 +1060,7 @@ static void group_open(struct mtask *f)
         group_results(&f->g, f->gres, TOP_RESULTS);
         M.g[f->gno].results = f->gres;
     }
-    for (int i = (int)rnd(&f->rng, 3); i > 0; i--)
+    for (int i = (int)model_below(&f->rng, 3); i > 0; i--)
         spawn_child(f, &f->g, f->gno);
 }
 
@@ -1146,9 +1123,9 @@ static int mtask_fn(co_t *co)
         if (f->err)
             CO_RAISE(f->err);
     }
-    if (rnd(&f->rng, 10) == 0)
+    if (model_below(&f->rng, 10) == 0)
         CO_RAISE(-EIO);
-    f->retval = (intptr_t)(f->idx + 1) * 1000 + (intptr_t)rnd(&f->rng, 1000);
+    f->retval = (intptr_t)(f->idx + 1) * 1000 + (intptr_t)model_below(&f->rng, 1000);
     CO_RETURN(f->retval);
     CO_FINALLY
     task_fin_enter(f, CO_ERROR);
@@ -1370,7 +1347,7 @@ static const char *run_seed(uint64_t seed, char **logp)
     M.st.runs = M.st.tasks = 1;
     struct mtask m;
     memset(&m, 0, sizeof m);
-    m.rng = seed_mix(seed);
+    m.rng = model_seed(seed);
     intptr_t result = UNSET;
     struct loop_opts o = {0};
     int rc = run_opts(&o, mtask_fn, &m, sizeof m, &result, logp);
@@ -1469,25 +1446,10 @@ END_TEST
 
 /* ===== the test case ====================================================== */
 
-static uint64_t env_u64(const char *name, uint64_t dflt, uint64_t min)
-{
-    const char *s = getenv(name);
-    char *end;
-    if (!s || !*s)
-        return dflt;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*s == '-' || *end || errno || v < min) {
-        fprintf(stderr, "ignoring %s=%s: want a number >= %" PRIu64 "\n", name, s, min);
-        return dflt;
-    }
-    return v;
-}
-
 void stage02_add_model(Suite *s)
 {
-    seed_start = env_u64("MODEL_SEED_START", 1, 0);
-    seed_count = env_u64("MODEL_SEEDS", 2000, 1);
+    seed_start = model_env("MODEL_SEED_START", 1, 0);
+    seed_count = model_env("MODEL_SEEDS", 2000, 1);
     if (seed_count > UINT64_MAX - seed_start)
         seed_count = UINT64_MAX - seed_start;
     const char *v = getenv("MODEL_VERBOSE");

@@ -26,6 +26,10 @@
  *                            cancellation waits for the function, no thread
  *                            or descriptor outlives the loop
  *     test_stage05_examples.c  the stage's demos
+ *     test_stage05_model.c   a model-based fuzz: seeded random programs of
+ *                            sleeps, timeouts, locks, bounded queues,
+ *                            spawn/join/cancel, checked against a model of
+ *                            every task, lock and queue at every step
  * and stage05_util.h/.c hold what they share.
  */
 #include <check.h>
@@ -43,5 +47,6 @@ Suite *stage05_suite(void)
     stage05_add_stress(s);
     stage05_add_thread(s);
     stage05_add_examples(s);
+    stage05_add_model(s);
     return s;
 }
