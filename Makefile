@@ -313,6 +313,14 @@ fuzz-replay: $(foreach t,$(FUZZ_TARGETS),$(REPLAY_OUT)/replay_$(t))
 	    printf 'fuzz-replay: %s, the fuzzer'"'"'s oracles on the seeds and regress inputs: ' $$t; \
 	    $(REPLAY_OUT)/replay_$$t "$$@"; done
 
+# ---- soak: stage 6's demo under 1,000 connections (tools/soak.py) --------------
+# wrk for SOAK_SECONDS [20], then: no errors, descriptors and memory back,
+# p99; then past max_conns and past RLIMIT_NOFILE; then SIGTERM, exit 0.
+# Skipped (not failed) without wrk.  Loopback only, about 35 s.
+.PHONY: soak
+soak: build-6
+	@python3 tools/soak.py $(BUILD)/stage6/examples/http_demo $(if $(filter 1,$(SAN)),--sanitized)
+
 # ---- the goals people type --------------------------------------------------
 .PHONY: help test run bench diff trace valgrind check-lib checks clean $(foreach n,$(STAGE_NUMS),stage$(n) stage0$(n))
 
@@ -379,6 +387,8 @@ help:
 	@echo "  make pictures          redraw the GUIDE's timelines, pictures/stageN-DEMO.svg (PICTURES_N)"
 	@echo "  make bench             every benchmark"
 	@echo "  make fuzz              libFuzzer on the HTTP parsers, FUZZ_SECONDS each [60] (clang)"
+	@echo "  make fuzz-model        the scheduler's model fuzzes, MODEL_FUZZ_SEEDS each [100000] (SAN=1; part of make fuzz)"
+	@echo "  make soak              stage 6's demo under 1,000 connections (wrk), SOAK_SECONDS [20]"
 	@echo "  make valgrind          every stage's tests under valgrind"
 	@echo "  make checks            GUIDE.md quotes, carried-code drift, the timeline tool,"
 	@echo "                         the pictures are current (make check-pictures alone)"

@@ -21,6 +21,7 @@ void stage06_faults_tcases(Suite *s); /* test_stage06_faults.c: bad peers */
 void stage06_alloc_tcases(Suite *s); /* test_stage06_alloc.c: no memory */
 void stage06_interop_tcases(Suite *s); /* test_stage06_interop.c: curl... */
 void stage06_examples_tcases(Suite *s); /* test_stage06_examples.c */
+void stage06_stop_tcases(Suite *s);   /* test_stage06_stop.c: SIGTERM under load */
 
 /* ---- shared helpers (stage06_util.c) --------------------------------------- */
 

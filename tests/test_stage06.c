@@ -22,6 +22,8 @@
  *     test_stage06_interop.c the demo against curl, Python's http.client and
  *                            headless Chromium, each when installed
  *     test_stage06_examples.c http_journey's exact output, http_fetch's errors
+ *     test_stage06_stop.c    SIGTERM to the demo under load: requests in flight
+ *                            answered, new connections refused, exit 0
  * and stage06_util.h declares what they share.
  */
 #include <check.h>
@@ -38,5 +40,6 @@ Suite *stage06_suite(void)
     stage06_alloc_tcases(s);
     stage06_interop_tcases(s);
     stage06_examples_tcases(s);
+    stage06_stop_tcases(s);
     return s;
 }
