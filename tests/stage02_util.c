@@ -247,6 +247,33 @@ uint64_t model_env(const char *name, uint64_t dflt, uint64_t min)
     return v;
 }
 
+void model_run_seeds(int stage, uint64_t first, uint64_t end,
+                     const char *(*run)(uint64_t seed, char **log), void (*show)(const char *log))
+{
+    char why1[512] = "", others[256] = "";
+    uint64_t seed1 = 0;
+    unsigned nbad = 0;
+    for (uint64_t s = first; s < end; s++) {
+        char *log;
+        const char *why = run(s, &log);
+        if (show)
+            show(log);
+        free(log);
+        if (why && nbad++ == 0) {
+            seed1 = s;
+            snprintf(why1, sizeof why1, "%s", why);
+        } else if (why) {
+            size_t n = strlen(others);
+            snprintf(others + n, sizeof others - n, " %" PRIu64, s);
+        }
+    }
+    ck_assert_msg(nbad == 0,
+                  "model seed %" PRIu64 ": %s\n    replay: CK_RUN_SUITE=stage0%d CK_RUN_CASE=model "
+                  "MODEL_SEED_START=%" PRIu64 " MODEL_SEEDS=1 MODEL_VERBOSE=1 make stage%d test\n"
+                  "    %u failing seed(s) in %" PRIu64 "..%" PRIu64 "; the others:%s",
+                  seed1, why1, stage, seed1, stage, nbad, first, end - 1, nbad > 1 ? others : " none");
+}
+
 /* ---- the slow-step warning ---------------------------------------------- */
 
 uint64_t fake_clock(void *ctx)

@@ -133,6 +133,12 @@ uint64_t model_seed(uint64_t z);
 /* The number in environment variable `name` (MODEL_SEEDS, ...), dflt when
  * unset or empty; anything but a number >= min is refused aloud. */
 uint64_t model_env(const char *name, uint64_t dflt, uint64_t min);
+/* Run seeds first..end-1 of stage `stage`'s model: run(seed, &log) returns
+ * NULL or the seed's first violation, and the loop's log (freed here,
+ * after show(log) if show is not NULL).  Fails the test naming the first
+ * failing seed, the command that replays it, and the other failing seeds. */
+void model_run_seeds(int stage, uint64_t first, uint64_t end,
+                     const char *(*run)(uint64_t seed, char **log), void (*show)(const char *log));
 
 /* ---- the slow-step warning ---------------------------------------------- */
 

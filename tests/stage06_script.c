@@ -173,7 +173,7 @@ static int slow(co_t *co)
     CO_END;
 }
 
-static const struct http_route routes[] = {
+const struct http_route sc_routes[] = {
     HTTP_ROUTE("GET", "/hello", hello, struct plain),
     HTTP_ROUTE("POST", "/echo", echo, struct echo),
     HTTP_ROUTE("PUT", "/echo", echo, struct echo),
@@ -185,6 +185,7 @@ static const struct http_route routes[] = {
     HTTP_ROUTE("GET", "/nocontent", no_content, struct streamer),
     HTTP_ROUTE("GET", "/big", big, struct big),
 };
+const size_t sc_nroutes = N_OF(sc_routes);
 
 /* ===== the scripted clients =================================================== */
 
@@ -312,9 +313,13 @@ static int conn_script(co_t *co)
                 }
                 o->len += (size_t)CO_VALUE;
             }
-        } else if (ACT->op == C_EOF) {
-            while (!o->eof && o->len < sizeof o->got) {
-                AWAIT_CATCH(sock_recv(f->fd, o->got + o->len, sizeof o->got - o->len), f->err);
+        } else if (ACT->op == C_EOF || ACT->op == C_RECV_N) {
+            /* Everything until the server closes, or n more bytes of it. */
+            f->n = sizeof o->got;
+            if (ACT->op == C_RECV_N && o->len + (size_t)ACT->n < f->n)
+                f->n = o->len + (size_t)ACT->n;
+            while (o->len < f->n && !o->eof) {
+                AWAIT_CATCH(sock_recv(f->fd, o->got + o->len, f->n - o->len), f->err);
                 PASS_CANCEL(f->err);
                 if (f->err || CO_VALUE == 0) {
                     o->eof = 1;
@@ -348,21 +353,6 @@ static int conn_script(co_t *co)
             setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1}, sizeof(struct linger));
             sock_close(f->fd);
             f->fd = -1;
-        } else if (ACT->op == C_RECV_N) {
-            f->n = o->len + (size_t)ACT->n;
-            while (o->len < f->n && !o->eof && o->len < sizeof o->got) {
-                AWAIT_CATCH(sock_recv(f->fd, o->got + o->len,
-                                      (f->n < sizeof o->got ? f->n : sizeof o->got) - o->len),
-                            f->err);
-                PASS_CANCEL(f->err);
-                if (f->err || CO_VALUE == 0) {
-                    o->eof = 1;
-                    o->recv_err = f->err;
-                } else {
-                    o->len += (size_t)CO_VALUE;
-                }
-            }
-            f->parsed = o->len;
         } else if (ACT->op == C_FN) {
             ACT->fn();
         } else if (ACT->op == C_CLOSE) {
@@ -502,9 +492,18 @@ void sc_setup(void)
     memset(&SC, 0, sizeof SC);
     http_config_default(&SC.cfg);
     SC.cfg.port = 0;
-    SC.cfg.routes = routes;
-    SC.cfg.nroutes = N_OF(routes);
+    SC.cfg.routes = sc_routes;
+    SC.cfg.nroutes = sc_nroutes;
     sc_fail_task_id = 0;
+}
+
+/* A tcase with sc_setup and sc_teardown as its fixture, added to s. */
+TCase *sc_case(Suite *s, const char *name)
+{
+    TCase *tc = new_case(s, name);
+    tcase_add_checked_fixture(tc, sc_setup, sc_teardown);
+    tcase_set_timeout(tc, 60);
+    return tc;
 }
 
 void sc_teardown(void)

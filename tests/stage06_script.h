@@ -11,7 +11,7 @@
  * run must: see its comment in stage06_script.c.  Everything runs on the
  * virtual clock.
  *
- * The server's routes (stage06_script.c):
+ * The server's routes (sc_routes, in stage06_script.c):
  *     GET /hello            "hello\n"
  *     POST, PUT /echo       the body back
  *     POST /drop            answers without reading the body
@@ -25,6 +25,7 @@
 #ifndef STAGE06_SCRIPT_H
 #define STAGE06_SCRIPT_H
 
+#include <check.h>
 #include <stddef.h>
 
 #include "http.h"
@@ -106,12 +107,16 @@ struct sc_fixture {
 };
 
 extern struct sc_fixture SC;       /* this test's run */
+extern const struct http_route sc_routes[]; /* the routes above */
+extern const size_t sc_nroutes;
 extern unsigned sc_fail_task_id;   /* the task that ran GET /fail */
 
 /* The checked fixture: a fresh SC with the routes above and http's
  * defaults (port 0: the kernel picks). */
 void sc_setup(void);
 void sc_teardown(void);
+/* A tcase with that fixture and a timeout for the slow builds, added to s. */
+TCase *sc_case(Suite *s, const char *name);
 
 /* Run the server with these clients (n <= SC_MAX_CONNS), and check what every
  * run must. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "stage06_util.h"
@@ -36,4 +37,11 @@ int s6_find_in_path(const char *name, char *out, size_t n)
         path += len + (path[len] == ':');
     }
     return 0;
+}
+
+long long s6_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -33,4 +33,8 @@ int s6_dead_port(void);
  * executable, else 0 - how a test learns that curl or python3 is missing. */
 int s6_find_in_path(const char *name, char *out, size_t n);
 
+/* The monotonic clock in ms: for the tests that run the demo as a process,
+ * where time is real (every other stage-6 test uses the virtual clock). */
+long long s6_now_ms(void);
+
 #endif

@@ -1460,38 +1460,12 @@ static void show_run(const char *log)
             M.hard[0] ? M.hard : "no violation");
 }
 
-static void run_seeds(uint64_t first, uint64_t end)
-{
-    char why1[sizeof M.hard] = "", others[256] = "";
-    uint64_t seed1 = 0;
-    unsigned nbad = 0;
-    for (uint64_t s = first; s < end; s++) {
-        char *log;
-        const char *why = run_seed(s, &log);
-        if (verbose && seed_count == 1)
-            show_run(log);
-        free(log);
-        if (why && nbad++ == 0) {
-            seed1 = s;
-            snprintf(why1, sizeof why1, "%s", why);
-        } else if (why) {
-            size_t n = strlen(others);
-            snprintf(others + n, sizeof others - n, " %" PRIu64, s);
-        }
-    }
-    ck_assert_msg(nbad == 0,
-                  "model seed %" PRIu64 ": %s\n    replay: CK_RUN_SUITE=stage05 "
-                  "CK_RUN_CASE=model MODEL_SEED_START=%" PRIu64
-                  " MODEL_SEEDS=1 MODEL_VERBOSE=1 make stage5 test\n"
-                  "    %u failing seed(s) in %" PRIu64 "..%" PRIu64 "; the others:%s",
-                  seed1, why1, seed1, nbad, first, end - 1, nbad > 1 ? others : " none");
-}
-
 START_TEST(model_seed_block)
 {
     uint64_t first = seed_start + (uint64_t)_i * BLOCK;
     uint64_t end = seed_start + seed_count;
-    run_seeds(first, end - first > BLOCK ? first + BLOCK : end);
+    model_run_seeds(5, first, end - first > BLOCK ? first + BLOCK : end, run_seed,
+                    verbose && seed_count == 1 ? show_run : NULL);
 }
 END_TEST
 

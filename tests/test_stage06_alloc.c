@@ -42,6 +42,7 @@
 #include "sleep.h"
 #include "stage02_util.h"
 #include "stage03_util.h"
+#include "stage06_script.h"
 #include "stage06_util.h"
 
 /* ===== the failing allocator =============================================== */
@@ -194,34 +195,6 @@ static struct outcome {
 static struct http_server srv;
 static struct http_config cfg;
 
-static int hello(co_t *co)
-{
-    struct http_handler *f = (struct http_handler *)co;
-    CO_BEGIN(co);
-    http_text(f->res, 200, "hello\n");
-    CO_END;
-}
-
-struct echo {
-    struct http_handler h;
-    struct http_read rd;
-};
-
-static int echo(co_t *co)
-{
-    struct echo *f = (struct echo *)co;
-    CO_BEGIN(co);
-    http_reading(&f->rd, f->h.req);
-    AWAIT_CO(&f->rd.co, http_read_all);
-    http_respond(f->h.res, 200, "text/plain", f->h.req->body.p, f->h.req->body.len);
-    CO_END;
-}
-
-static const struct http_route routes[] = {
-    HTTP_ROUTE("GET", "/hello", hello, struct http_handler),
-    HTTP_ROUTE("POST", "/echo", echo, struct echo),
-};
-
 struct serving {
     co_t co;
     struct http_serve serve;
@@ -370,8 +343,8 @@ static void run_scenario(long fail_at, struct run *r)
     memset(&srv, 0, sizeof srv);
     http_config_default(&cfg);
     cfg.port = 0;
-    cfg.routes = routes;
-    cfg.nroutes = sizeof routes / sizeof routes[0];
+    cfg.routes = sc_routes; /* stage06_script.c's: GET /hello, POST /echo, ... */
+    cfg.nroutes = sc_nroutes;
     cfg.access_log = NULL;
     cfg.error_log = ef;
     struct loop_opts lo = {0};

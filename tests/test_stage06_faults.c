@@ -304,20 +304,12 @@ END_TEST
 
 /* ===== the tcases ================================================================== */
 
-static TCase *faults_case(Suite *s, const char *name)
-{
-    TCase *tc = new_case(s, name);
-    tcase_add_checked_fixture(tc, sc_setup, sc_teardown);
-    tcase_set_timeout(tc, 60);
-    return tc;
-}
-
 void stage06_faults_tcases(Suite *s)
 {
-    TCase *tc = faults_case(s, "faults_slowloris");
+    TCase *tc = sc_case(s, "faults_slowloris");
     tcase_add_test(tc, slowloris_cut_at_head_timeout);
 
-    tc = faults_case(s, "faults_peers");
+    tc = sc_case(s, "faults_peers");
     tcase_add_test(tc, reset_mid_head);
     tcase_add_test(tc, reset_mid_body);
     tcase_add_test(tc, reset_mid_reply);
@@ -327,6 +319,6 @@ void stage06_faults_tcases(Suite *s)
     tcase_add_test(tc, half_close_mid_body);
     tcase_add_test(tc, vanish_mid_chunked_body);
 
-    tc = faults_case(s, "faults_descriptors");
+    tc = sc_case(s, "faults_descriptors");
     tcase_add_test(tc, emfile_backs_off_and_recovers);
 }

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stage02_util.h"
 #include "stage05_util.h"
 #include "stage06_util.h"
 
@@ -46,13 +47,6 @@
 extern char **environ;
 
 /* ---- time and places ------------------------------------------------------ */
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void nap_ms(long ms)
 {
@@ -155,14 +149,6 @@ static void rm_tree(const char *path)
     }
 }
 
-static int count(const char *text, const char *what)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
-        n++;
-    return n;
-}
-
 /* Lines that are exactly line. */
 static int count_lines(const char *text, const char *line)
 {
@@ -192,7 +178,7 @@ static void forget(pid_t pid)
 /* Wait up to ms for pid to end; 1 if it did (*status filled, reaped). */
 static int wait_for(pid_t pid, int *status, long ms)
 {
-    long long end = now_ms() + ms;
+    long long end = s6_now_ms() + ms;
     for (;;) {
         pid_t r = waitpid(pid, status, WNOHANG);
         if (r == pid) {
@@ -200,7 +186,7 @@ static int wait_for(pid_t pid, int *status, long ms)
             return 1;
         }
         ck_assert_msg(r == 0 || errno == EINTR, "waitpid %d: %s", (int)pid, strerror(errno));
-        if (now_ms() >= end)
+        if (s6_now_ms() >= end)
             return 0;
         nap_ms(10);
     }
@@ -343,16 +329,16 @@ static void demo_start(struct demo *d, int workers)
     snprintf(d->log, sizeof d->log, "%s", work_file("demo.out"));
     d->pid = spawn(argv, d->log, NULL);
     static const char serving[] = "serving on http://127.0.0.1:";
-    long long end = now_ms() + 10000;
+    long long end = s6_now_ms() + 10000;
     for (;;) {
         char *text = slurp(d->log, NULL);
-        if (count(text, serving) >= workers) {
+        if (count_of(text, serving) >= workers) {
             d->port = atoi(strstr(text, serving) + strlen(serving));
             free(text);
             break;
         }
         int status = 0;
-        if (wait_for(d->pid, &status, 0) || now_ms() > end) {
+        if (wait_for(d->pid, &status, 0) || s6_now_ms() > end) {
             char msg[2048];
             snprintf(msg, sizeof msg, "%s", text);
             free(text);
@@ -422,8 +408,8 @@ START_TEST(curl_get_and_head)
     const char *head[] = {CURL, "-sSI", url(&d, "/hello"), url(&d, "/hello"), NULL};
     r = run_tool(head, 30000);
     expect_curl_ok(&r);
-    EXPECT(count(r.out, "HTTP/1.1 200 OK\r\n") == 2, "HEAD: %s", r.out);
-    EXPECT(count(r.out, "\r\nContent-Length: 13\r\n") == 2, "HEAD: %s", r.out);
+    EXPECT(count_of(r.out, "HTTP/1.1 200 OK\r\n") == 2, "HEAD: %s", r.out);
+    EXPECT(count_of(r.out, "\r\nContent-Length: 13\r\n") == 2, "HEAD: %s", r.out);
     EXPECT(strstr(r.out, "hello") == NULL, "HEAD answered with a body: %s", r.out);
     run_free(&r);
 
@@ -431,7 +417,7 @@ START_TEST(curl_get_and_head)
      * for both HEADs, so they did share the connection. */
     char *log = demo_stop(&d);
     static const char head_line[] = " \"HEAD /hello HTTP/1.1\" 200 0 ";
-    ck_assert_msg(count(log, head_line) == 2, "%s", log);
+    ck_assert_msg(count_of(log, head_line) == 2, "%s", log);
     const char *h1 = strstr(log, head_line), *h2 = strstr(h1 + 1, head_line);
     const char *p1 = h1, *p2 = h2;
     while (p1 > log && p1[-1] != '\n')

@@ -659,17 +659,9 @@ END_TEST
 
 /* ===== the tcases ================================================================= */
 
-static TCase *server_case(Suite *s, const char *name)
-{
-    TCase *tc = new_case(s, name);
-    tcase_add_checked_fixture(tc, sc_setup, sc_teardown);
-    tcase_set_timeout(tc, 60);
-    return tc;
-}
-
 void stage06_server_tcases(Suite *s)
 {
-    TCase *tc = server_case(s, "server_keep_alive");
+    TCase *tc = sc_case(s, "server_keep_alive");
     tcase_add_test(tc, get_hello);
     tcase_add_test(tc, head_has_no_body);
     tcase_add_test(tc, no_content_has_no_body);
@@ -678,11 +670,11 @@ void stage06_server_tcases(Suite *s)
     tcase_add_test(tc, http10_keep_alive);
     tcase_add_test(tc, connection_close_honoured);
 
-    tc = server_case(s, "server_pipelining");
+    tc = sc_case(s, "server_pipelining");
     tcase_add_test(tc, pipelined_three);
     tcase_add_test(tc, byte_split_request);
 
-    tc = server_case(s, "server_bodies");
+    tc = sc_case(s, "server_bodies");
     tcase_add_test(tc, echo_content_length);
     tcase_add_test(tc, echo_chunked);
     tcase_add_test(tc, expect_continue);
@@ -692,32 +684,32 @@ void stage06_server_tcases(Suite *s)
     tcase_add_test(tc, body_at_max_body);
     tcase_add_test(tc, streamed_reply);
 
-    tc = server_case(s, "server_errors");
+    tc = sc_case(s, "server_errors");
     tcase_add_loop_test(tc, error_status, 0, (int)N_OF(bad_cases));
     tcase_add_test(tc, not_found_keeps_connection);
     tcase_add_test(tc, method_not_allowed);
     tcase_add_test(tc, handler_failure);
     tcase_add_test(tc, over_max_conns);
 
-    tc = server_case(s, "server_timeouts");
+    tc = sc_case(s, "server_timeouts");
     tcase_add_test(tc, head_timeout_partial);
     tcase_add_test(tc, head_timeout_from_first_byte);
     tcase_add_test(tc, head_timeout_from_accept);
     tcase_add_test(tc, idle_close);
     tcase_add_test(tc, body_timeout);
 
-    tc = server_case(s, "server_log");
+    tc = sc_case(s, "server_log");
     tcase_add_test(tc, access_log_lines);
 
-    tc = server_case(s, "server_shutdown");
+    tc = sc_case(s, "server_shutdown");
     tcase_add_test(tc, graceful_stop);
     tcase_add_test(tc, grace_cut_off);
     tcase_add_test(tc, stop_closes_silent_connection);
 
-    tc = server_case(s, "server_stats");
+    tc = sc_case(s, "server_stats");
     tcase_add_test(tc, params_and_query);
     tcase_add_test(tc, stats_add_up);
 
-    tc = server_case(s, "server_with_client");
+    tc = sc_case(s, "server_with_client");
     tcase_add_test(tc, with_the_client);
 }

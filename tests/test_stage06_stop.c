@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stage02_util.h"
 #include "stage05_util.h"
 #include "stage06_util.h"
 
@@ -63,13 +64,6 @@ static const char HALF_LINE[] = "GET /hello HTTP/1.1\r\n";
 static const char HALF_REST[] = "Host: x\r\n\r\n";
 static const char SLOW_GET[] = "GET /sleep?ms=" SLOW_TEXT " HTTP/1.1\r\nHost: x\r\n\r\n";
 static const char SIGNAL_LINE[] = "http: signal 15: stopping (again to stop now)\n";
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- the demo, a child process ----------------------------------------------- */
 
@@ -102,9 +96,9 @@ static void demo_kill(void)
 /* Read what the pipe has until `want` is in it, for up to ms: 1 if it is. */
 static int read_until(struct said *s, const char *want, long ms)
 {
-    long long end = now_ms() + ms;
+    long long end = s6_now_ms() + ms;
     while (!strstr(s->text, want)) {
-        long left = (long)(end - now_ms());
+        long left = (long)(end - s6_now_ms());
         struct pollfd p = {.fd = s->fd, .events = POLLIN};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             return 0;
@@ -235,14 +229,6 @@ static long stat_of(const char *json, const char *name)
     return p ? strtol(p + strlen(key), NULL, 10) : -1;
 }
 
-static int count(const char *text, const char *what)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
-        n++;
-    return n;
-}
-
 /* A whole 200 that closes: head, Connection: close, the body, then EOF. */
 static void expect_last_reply(const char *who, int i, int fd, const char *body)
 {
@@ -278,7 +264,7 @@ START_TEST(sigterm_under_load)
         EXPECT(n > 0 && strstr(buf, "\r\n\r\nhello, world\n") && !strstr(buf, "close"),
                "idle %d: its first answer: '%s'", i, buf);
     }
-    long long sent = now_ms();
+    long long sent = s6_now_ms();
     for (int i = 0; i < N_SLOW; i++) {
         EXPECT((slow[i] = dial(port)) >= 0, "connect: %s", strerror(-slow[i]));
         say(slow[i], SLOW_GET);
@@ -289,7 +275,7 @@ START_TEST(sigterm_under_load)
      * Its answer also means the loop has read the half heads, which were
      * sent before it connected. */
     long conns = -1, active = -1;
-    for (long long end = now_ms() + 2000; now_ms() < end;) {
+    for (long long end = s6_now_ms() + 2000; s6_now_ms() < end;) {
         int fd = dial(port);
         EXPECT(fd >= 0, "connect for /stats: %s", strerror(-fd));
         say(fd, "GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -308,7 +294,7 @@ START_TEST(sigterm_under_load)
         EXPECT(!arrived(slow[i]), "slow %d answered or closed before the stop", i);
 
     ck_assert_int_eq(kill(demo_pid, SIGTERM), 0);
-    long long term = now_ms();
+    long long term = s6_now_ms();
     EXPECT(read_until(&err, SIGNAL_LINE, 1000), "no stop line within 1 s: '%s'", err.text);
 
     /* The line is printed just before http_stop closes the listener, so a
@@ -334,7 +320,7 @@ START_TEST(sigterm_under_load)
                n < 0 ? strerror((int)-n) : buf);
         close(fd);
     }
-    long long closed = now_ms();
+    long long closed = s6_now_ms();
     EXPECT(closed - sent < SLOW_MS, "the idle connections closed %lld ms after the slow requests "
                                     "were sent, not at the stop", closed - sent);
     for (int i = 0; i < N_SLOW; i++)
@@ -354,7 +340,7 @@ START_TEST(sigterm_under_load)
 
     int status = 0;
     pid_t r = 0;
-    while ((r = waitpid(demo_pid, &status, WNOHANG)) == 0 && now_ms() - term < STOP_BOUND_MS) {
+    while ((r = waitpid(demo_pid, &status, WNOHANG)) == 0 && s6_now_ms() - term < STOP_BOUND_MS) {
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -366,9 +352,9 @@ START_TEST(sigterm_under_load)
      * "stopped"; the error log, only the signal's line. */
     drain(&out);
     drain(&err);
-    ck_assert_msg(count(out.text, "\"GET /sleep?ms=" SLOW_TEXT " HTTP/1.1\" 200 13 ") == N_SLOW,
+    ck_assert_msg(count_of(out.text, "\"GET /sleep?ms=" SLOW_TEXT " HTTP/1.1\" 200 13 ") == N_SLOW,
                   "%s", out.text);
-    ck_assert_msg(count(out.text, "\"GET /hello HTTP/1.1\" 200 13 ") == N_IDLE + N_HALF, "%s",
+    ck_assert_msg(count_of(out.text, "\"GET /hello HTTP/1.1\" 200 13 ") == N_IDLE + N_HALF, "%s",
                   out.text);
     ck_assert_msg(strstr(out.text, "\nstopped\n") != NULL, "%s", out.text);
     ck_assert_str_eq(err.text, SIGNAL_LINE);
