@@ -176,12 +176,14 @@ void task__cancel(task_t *t, struct group *by)
     if (l && l->trace.out)
         trace_instant(&l->trace, "cancel", t, loop__now(l));
     if (t->state == TASK_PARKED) {
-        if (t->wait->cancel) {
+        /* A wait with a hook may keep the task parked a while (a group's
+         * join waits for its children), but either way -ECANCELED is now
+         * on its way in: a second cancel before it arrives is the same one. */
+        if (t->wait->cancel)
             t->wait->cancel(t);
-        } else {
+        else
             task_wake(t, 0, -ECANCELED);
-            t->flags |= TASK_F_CANCELLING;
-        }
+        t->flags |= TASK_F_CANCELLING;
     } else if (t->state == TASK_READY && !(t->flags & TASK_F_WOKEN)) {
         /* It yielded or never ran: deliver it at that very point. */
         t->co->thrown = -ECANCELED;

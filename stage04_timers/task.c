@@ -189,12 +189,14 @@ int task__interrupt(task_t *t)
     if (t->flags & TASK_F_CANCELLING)
         return 1; /* -ECANCELED is already on its way in */
     if (t->state == TASK_PARKED) {
-        if (t->wait->cancel) {
+        /* A wait with a hook may keep the task parked a while (a group's
+         * join waits for its children), but either way -ECANCELED is now
+         * on its way in: a second cancel before it arrives is the same one. */
+        if (t->wait->cancel)
             t->wait->cancel(t);
-        } else {
+        else
             task_wake(t, 0, -ECANCELED);
-            t->flags |= TASK_F_CANCELLING;
-        }
+        t->flags |= TASK_F_CANCELLING;
         return 1;
     }
     if (t->state == TASK_READY && !(t->flags & TASK_F_WOKEN)) {

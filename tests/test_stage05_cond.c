@@ -369,6 +369,51 @@ START_TEST(cond_cancelled_wait_waits_for_the_lock)
 }
 END_TEST
 
+/* A cancelled wait that is still waiting for the lock, or that has it and
+ * has not run yet, has its cancellation on the way in: more cancels are
+ * the same one, and W's next await is not cancelled. */
+struct cd_cw2 { co_t co; struct cond *c; int err, err2; };
+static int cd_cw2(co_t *co)
+{
+    struct cd_cw2 *f = (struct cd_cw2 *)co;
+    CO_BEGIN(co);
+    AWAIT(lock_acquire(f->c->lock));
+    AWAIT_CATCH(cond_wait(f->c), f->err);
+    lock_release(f->c->lock);
+    AWAIT_CATCH(task_yield(), f->err2);
+    ev("W=%s then=%s", s5_err(f->err), s5_err(f->err2));
+    CO_END;
+}
+
+struct cd_recancel { co_t co; struct lock l; struct cond c; task_t *w; };
+static int cd_recancel(co_t *co)
+{
+    struct cd_recancel *f = (struct cd_recancel *)co;
+    CO_BEGIN(co);
+    lock_init(&f->l);
+    cond_init(&f->c, &f->l);
+    f->w = s5_named(TASK_SPAWN(cd_cw2, struct cd_cw2, .c = &f->c), "W");
+    AWAIT(task_yield());
+    AWAIT(lock_acquire(&f->l));
+    task_cancel(f->w); /* W now waits for the lock, to wake with -ECANCELED */
+    task_cancel(f->w);
+    lock_release(&f->l);
+    ev("W.%s", task_state_name(f->w->state));
+    task_cancel(f->w); /* woken, not yet run */
+    AWAIT(task_join(f->w));
+    CO_END;
+}
+
+START_TEST(cond_cancelled_wait_takes_one_cancellation)
+{
+    char *log;
+    ck_assert_int_eq(S5_RUN(NULL, &log, cd_recancel, struct cd_recancel), 0);
+    ck_assert_str_eq(evlog, "W.ready W=ECANCELED then=ok");
+    ck_assert_str_eq(log, "");
+    free(log);
+}
+END_TEST
+
 /* A wait with a cancellation already due returns at once, and never let the
  * lock go: X, queued for it, does not get it in between. */
 struct cd_due { co_t co; struct lock l; struct cond c; task_t *x; int err; };
@@ -497,6 +542,7 @@ void stage05_add_cond(Suite *s)
     tcase_add_test(tc, cond_notify_all_wakes_waiters_one_at_a_time);
     tcase_add_test(tc, cond_cancelled_wait_returns_holding_the_lock);
     tcase_add_test(tc, cond_cancelled_wait_waits_for_the_lock);
+    tcase_add_test(tc, cond_cancelled_wait_takes_one_cancellation);
     tcase_add_test(tc, cond_wait_with_a_due_cancellation_keeps_the_lock);
     tcase_add_test(tc, cond_notified_then_cancelled_passes_the_notification_on);
     tcase_add_test(tc, cond_wait_times_out_in_scope_holding_the_lock);
