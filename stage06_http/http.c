@@ -557,6 +557,20 @@ int http_listen(struct http_server *srv, const struct http_config *cfg)
                              : sock_listen(cfg->host, cfg->port, cfg->backlog);
     if (fd < 0)
         return fd;
+    /* Here, not in http_serve: once the caller can print the port, someone
+     * can send SIGTERM, and it must already mean "stop", not "die".  One
+     * that comes before http_serve waits in sig.c's pipe; http_serve gives
+     * the signals back when it returns. */
+    if (cfg->handle_signals) {
+        int r = sig_watch(SIGINT);
+        if (r == 0)
+            r = sig_watch(SIGTERM);
+        if (r < 0) {
+            sig_unwatch_all();
+            close(fd);
+            return r;
+        }
+    }
     srv->lfd = fd;
     srv->port = sock_port(fd);
     return 0;
@@ -624,11 +638,9 @@ int http_serve(co_t *co)
     CO_BEGIN(co);
     group_init(&srv->tasks);
     group_init(&f->signals);
-    if (srv->cfg.handle_signals) {
-        if (sig_watch(SIGINT) < 0 || sig_watch(SIGTERM) < 0 ||
-            !GROUP_SPAWN(&f->signals, on_signal, struct on_signal, .srv = srv))
-            CO_RAISE(-ENOMEM);
-    }
+    if (srv->cfg.handle_signals &&
+        !GROUP_SPAWN(&f->signals, on_signal, struct on_signal, .srv = srv))
+        CO_RAISE(-ENOMEM);
     while (!srv->stopping) {
         AWAIT_CATCH(sock_accept(srv->lfd), f->err);
         if (f->err == -EMFILE || f->err == -ENFILE || f->err == -ENOBUFS || f->err == -ENOMEM) {

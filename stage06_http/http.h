@@ -64,7 +64,7 @@ struct http_config {
     FILE *error_log;            /* handler failures and the like [stderr] */
     const char *server_name;    /* the Server field ["async-c"] */
     int handle_signals;         /* SIGINT and SIGTERM stop the server
-                                   gracefully [0] */
+                                   gracefully, from http_listen on [0] */
     const struct http_route *routes; /* the routes, in order of precedence */
     size_t nroutes;
 };
@@ -229,7 +229,9 @@ struct http_server {
 };
 
 /* Listen: a plain call, so that the caller knows the port (and any error)
- * before serving.  Returns 0 or -errno.  cfg is copied. */
+ * before serving.  With handle_signals, SIGINT and SIGTERM are taken from
+ * here on, and given back when http_serve returns.  Returns 0 or -errno.
+ * cfg is copied. */
 int http_listen(struct http_server *srv, const struct http_config *cfg);
 int http_port(const struct http_server *srv);
 

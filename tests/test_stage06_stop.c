@@ -363,10 +363,46 @@ START_TEST(sigterm_under_load)
 }
 END_TEST
 
+/* The demo says where it serves before its accept loop runs.  A SIGTERM
+ * sent the moment that line is read must stop it the same graceful way:
+ * once the signals were only taken in http_serve's first step, just after
+ * the line, so most of these tries killed the demo by the signal's
+ * default action instead (exit by signal 15, no "stopped"). */
+START_TEST(sigterm_as_soon_as_it_serves)
+{
+    for (int i = 0; i < 50; i++) { /* each try takes a few ms */
+        struct said out, err;
+        demo_start(&out, &err);
+        long long term = s6_now_ms();
+        EXPECT(kill(demo_pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+        int status = 0;
+        pid_t r = 0;
+        while ((r = waitpid(demo_pid, &status, WNOHANG)) == 0 &&
+               s6_now_ms() - term < STOP_BOUND_MS) {
+            struct timespec ts = {0, 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        EXPECT(r == demo_pid, "try %d: http_demo still running %d ms after SIGTERM", i,
+               STOP_BOUND_MS);
+        demo_pid = -1;
+        drain(&out);
+        drain(&err);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                      "try %d: http_demo: status %#x (%s)", i, status,
+                      WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited");
+        ck_assert_msg(strstr(out.text, "\nstopped\n") != NULL, "try %d: %s", i, out.text);
+        ck_assert_str_eq(err.text, SIGNAL_LINE);
+        close(out.fd);
+        close(err.fd);
+    }
+}
+END_TEST
+
 void stage06_stop_tcases(Suite *s)
 {
     TCase *tc = tcase_create("stop_sigterm");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, sigterm_under_load);
+    tcase_add_test(tc, sigterm_as_soon_as_it_serves);
     suite_add_tcase(s, tc);
 }
