@@ -242,14 +242,16 @@ check-pictures: $(foreach n,$(PICTURE_STAGES),build-$(n)) $(TIMELINE)
 
 # ---- fuzzing: libFuzzer on the HTTP parsers ------------------------------------
 # tests/fuzz/fuzz_T.c for each T of FUZZ_TARGETS, built with clang's
-# libFuzzer and ASan+UBSan against stage 6's hparse.c.  Each run starts from
-# the parser tests' inputs (tools/fuzz-seeds.py), what earlier runs found
+# libFuzzer and ASan+UBSan against stage 6's hparse.c (fuzz_url: client.c's
+# URL parser, with the rest of stage 6).  Each run starts from the parser
+# tests' inputs (tools/fuzz-seeds.py), what earlier runs found
 # (build/fuzz/corpus/T) and every input that once crashed
 # (tests/fuzz/regress/T: each crash becomes one, and a regression test in
-# test_stage06_parse.c besides).  A crash stops make with the input's path.
+# test_stage06_parse.c or test_stage06_client.c besides).  A crash stops
+# make with the input's path.
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_TARGETS := request response chunked
+FUZZ_TARGETS := request response chunked url
 FUZZ_OUT := $(BUILD)/fuzz
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wpedantic -Werror -g -O1 \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
@@ -257,6 +259,12 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_head.h stage06_http/hpar
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: needs clang (apt-get install -y clang)"; exit 1; }
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Istage06_http $< stage06_http/hparse.c -o $@
+# The client's URL parser is in client.c, which needs the rest of the
+# library to link.
+$(FUZZ_OUT)/fuzz_url: tests/fuzz/fuzz_url.c $(S6_SRCS) $(S6_HDRS)
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: needs clang (apt-get install -y clang)"; exit 1; }
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(S6_INC) $< $(S6_SRCS) -lpthread -o $@
 
 .PHONY: fuzz
 fuzz: fuzz-model $(foreach t,$(FUZZ_TARGETS),$(FUZZ_OUT)/fuzz_$(t))
@@ -302,6 +310,9 @@ REPLAY_OUT := $(BUILD)/fuzz-replay
 $(REPLAY_OUT)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_head.h stage06_http/hparse.c stage06_http/hparse.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Istage06_http $< tests/fuzz/replay.c stage06_http/hparse.c $(LDFLAGS_ALL) -o $@
+$(REPLAY_OUT)/replay_url: tests/fuzz/fuzz_url.c tests/fuzz/replay.c $(S6_LIB) $(S6_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(S6_INC) $< tests/fuzz/replay.c $(S6_LIB) $(LDFLAGS_ALL) $(LDLIBS_ALL) -o $@
 
 .PHONY: fuzz-replay
 fuzz-replay: $(foreach t,$(FUZZ_TARGETS),$(REPLAY_OUT)/replay_$(t))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""fuzz-seeds.py - the fuzz targets' seed corpus, from the parser's tests.
+"""fuzz-seeds.py - the fuzz targets' seed corpus, from the parsers' tests.
 
     fuzz-seeds.py TARGET OUTDIR
 
@@ -7,13 +7,14 @@ Runs the C preprocessor over tests/test_stage06_parse.c (so that macros
 such as BAD(REQ(...)) are expanded) and writes the message of every entry
 of the tables the TARGET is about, one file each, into OUTDIR:
 request: valid, invalid; response: responses; chunked: chunked_ok,
-chunked_bad.  The seeds are the tests' own inputs, so the corpus stays as
-current as the tests are.
+chunked_bad; and, from tests/test_stage06_client.c, url: urls.  The seeds
+are the tests' own inputs, so the corpus stays as current as the tests are.
 """
 import os, re, subprocess, sys
 
 TABLES = {"request": ["valid", "invalid"], "response": ["responses"],
-          "chunked": ["chunked_ok", "chunked_bad"]}
+          "chunked": ["chunked_ok", "chunked_bad"], "url": ["urls"]}
+SOURCE = {"url": "tests/test_stage06_client.c"}  # the others: the parser's tests
 
 
 def unescape(body):
@@ -70,10 +71,11 @@ def entries(text, table):
 
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in TABLES:
-        sys.exit("usage: fuzz-seeds.py request|response|chunked OUTDIR")
+        sys.exit("usage: fuzz-seeds.py request|response|chunked|url OUTDIR")
     cc = os.environ.get("CC", "cc")
     text = subprocess.run([cc, "-E", "-P", "-std=c11", "-D_POSIX_C_SOURCE=200809L",
-                           "-Istage06_http", "-Icommon", "-Itests", "tests/test_stage06_parse.c"],
+                           "-Istage06_http", "-Icommon", "-Itests",
+                           SOURCE.get(sys.argv[1], "tests/test_stage06_parse.c")],
                           check=True, capture_output=True, text=True).stdout
     os.makedirs(sys.argv[2], exist_ok=True)
     n = 0
