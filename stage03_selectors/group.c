@@ -219,7 +219,13 @@ int group_join(group_t *g, int body_err)
     }
     if (g->nrunning == 0)
         return task_done_now(0, group_end(g, 0));
-    return task_park(&group_wait, g);
+    int r = task_park(&group_wait, g);
+    /* Cancelled from outside, the join will end in -ECANCELED: that
+     * cancellation is on its way in, and one more before it arrives is the
+     * same one (task.c does the same for every parked task it cancels). */
+    if (r == TASK_OP_PARKED && g->cancelled_outside)
+        self->flags |= TASK_F_CANCELLING;
+    return r;
 }
 
 /* Check every task before adopting any: a failure leaves nothing changed.

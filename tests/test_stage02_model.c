@@ -970,9 +970,13 @@ static int group_join_done(struct mtask *t, int gno, int body, int jerr)
     g->jerr = jerr;
     tr("m#%u joined group %d (body %d): %d", (unsigned)me->id, gno, body, jerr);
     check_children(gno);
+    /* Soft: when the deadlock breaker cancelled a joining owner, its group
+     * cancelled its children behind the model's back, and a group cancels
+     * them once; the model then counts a later group_cancel (seed 215928)
+     * that never reached the children. */
     if (cancelled && jerr != -ECANCELED)
-        bad("m#%u was cancelled while its group %d ran, yet group_join returned %d",
-            (unsigned)me->id, gno, jerr);
+        bad_unless_deadlock("m#%u was cancelled while its group %d ran, yet group_join "
+                            "returned %d", (unsigned)me->id, gno, jerr);
     else if (jerr != -ECANCELED && jerr != want)
         bad("m#%u: group %d's join returned %d, want %d (body %d)", (unsigned)me->id,
             gno, jerr, want, body);
