@@ -104,6 +104,12 @@ int count_of(const char *hay, const char *needle)
     return n;
 }
 
+int under_valgrind(void)
+{
+    const char *preload = getenv("LD_PRELOAD");
+    return preload && strstr(preload, "vgpreload");
+}
+
 static void setup(void)
 {
     evlog[0] = '\0';

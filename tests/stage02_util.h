@@ -72,6 +72,12 @@ int run_logged(co_fn fn, const void *frame, size_t size, intptr_t *result, char 
 
 int count_of(const char *hay, const char *needle);
 
+/* 1 under valgrind.  It keeps descriptors of its own above the soft
+ * RLIMIT_NOFILE and applies the limit itself, in its own way, so a test
+ * that lowers the limit to make a call fail means nothing there (the
+ * other builds run it). */
+int under_valgrind(void);
+
 /* ---- coroutines many tests share ---------------------------------------- */
 
 /* Returns v (or raises err) after `yields` turns. */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -679,6 +680,88 @@ START_TEST(cancel_parked_connect_closes_its_socket)
 }
 END_TEST
 
+/* The selector itself fails: poll(2) refuses (EINVAL) more descriptors
+ * than RLIMIT_NOFILE allows, and here two are watched under a limit of
+ * one.  Every waiter is woken with the error, and a connect in progress,
+ * which owns the socket it made, closes it: the one way out of a connect
+ * that once leaked it (stage 6's failing-allocator test found that with
+ * the epoll backend, whose event buffer is an allocation). */
+struct sfail_res { int recv_err, conn_err, fds_before, fds_after; };
+
+struct sfail_reader { co_t co; int fd; char buf[4]; };
+static int sfail_reader(co_t *co)
+{
+    struct sfail_reader *f = (struct sfail_reader *)co;
+    CO_BEGIN(co);
+    AWAIT(sock_recv(f->fd, f->buf, sizeof f->buf));
+    CO_END;
+}
+
+/* Lowers the limit in the same iteration as the others park, before the
+ * poll that could see the connect refused, and puts it back in the next,
+ * after that poll has failed. */
+static struct rlimit sfail_saved;
+static void sfail_lower_limit(void)
+{
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &sfail_saved), 0);
+    struct rlimit one = sfail_saved;
+    one.rlim_cur = 1;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &one), 0);
+}
+
+struct sfail_limiter { co_t co; };
+static int sfail_limiter(co_t *co)
+{
+    CO_BEGIN(co);
+    sfail_lower_limit();
+    AWAIT(task_yield());
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &sfail_saved), 0);
+    CO_END;
+}
+
+struct sfail_main { co_t co; struct sfail_res *res; int sv[2], port; task_t *r, *c; };
+static int sfail_main(co_t *co)
+{
+    struct sfail_main *f = (struct sfail_main *)co;
+    CO_BEGIN(co);
+    f->res->fds_before = s3_nfds();
+    f->port = sock_listen("127.0.0.1", 0, 0); /* a port nobody listens on */
+    if (f->port < 0)
+        CO_RAISE(f->port);
+    f->sv[0] = f->port;
+    f->port = sock_port(f->sv[0]);
+    sock_close(f->sv[0]);
+    s3_socketpair(f->sv);
+    /* The first two park (on the pair's end, on the new socket); then the
+     * limit drops, and the loop's next poll fails. */
+    f->r = TASK_SPAWN(sfail_reader, struct sfail_reader, .fd = f->sv[0]);
+    f->c = TASK_SPAWN(connector, struct connector, .port = f->port);
+    task_detach(TASK_SPAWN(sfail_limiter, struct sfail_limiter));
+    AWAIT_CATCH(task_join(f->r), f->res->recv_err);
+    AWAIT_CATCH(task_join(f->c), f->res->conn_err);
+    f->res->fds_after = s3_nfds(); /* the pair is still open; the connect's socket is not */
+    sock_close(f->sv[0]);
+    sock_close(f->sv[1]);
+    CO_END;
+}
+
+START_TEST(failed_selector_closes_a_parked_connect)
+{
+    struct sfail_res res = {0};
+    char *log;
+    if (under_valgrind()) {
+        fprintf(stderr, "failed_selector_closes_a_parked_connect: skipped under valgrind\n");
+        return;
+    }
+    ck_assert_str_eq(s3_backends[1], "poll");
+    ck_assert_int_eq(S3_RUN(1, NULL, &log, sfail_main, struct sfail_main, .res = &res), 0);
+    ck_assert_int_eq(res.recv_err, -EINVAL);
+    ck_assert_int_eq(res.conn_err, -EINVAL);
+    ck_assert_int_eq(res.fds_after, res.fds_before + 2);
+    ck_assert_str_eq(log, "async: poll selector failed: Invalid argument\n");
+}
+END_TEST
+
 /* Plain calls: sock_listen, sock_port, sock_shutdown, sock_close. */
 START_TEST(listen_errors_leak_nothing)
 {
@@ -732,5 +815,6 @@ void stage03_add_sock(Suite *s)
     tc = s3_case(s, "sock_errors");
     s3_add(tc, connect_refused_leaks_nothing);
     s3_add(tc, cancel_parked_connect_closes_its_socket);
+    tcase_add_test(tc, failed_selector_closes_a_parked_connect);
     tcase_add_test(tc, listen_errors_leak_nothing);
 }

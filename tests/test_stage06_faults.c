@@ -276,11 +276,7 @@ START_TEST(emfile_backs_off_and_recovers)
                                       SLEEP(100), FN(unhog), END};
     static const struct sc_act b[] = {SLEEP(100), CONNECT, SEND(GET_HELLO), RECV(1), CLOSE, END};
     const struct sc_act *const all[] = {a, b};
-    /* valgrind keeps descriptors of its own above the soft limit and
-     * checks the limit itself, in its own way: this run means nothing
-     * there (the other builds run it). */
-    const char *preload = getenv("LD_PRELOAD");
-    if (preload && strstr(preload, "vgpreload")) {
+    if (under_valgrind()) {
         fprintf(stderr, "emfile_backs_off_and_recovers: skipped under valgrind\n");
         return;
     }
