@@ -375,6 +375,9 @@ static int handle(co_t *co)
     } else if (c->err) {
         CO_RAISE(c->err); /* the client is gone: nobody to answer */
     } else if (c->res.failed) {
+        /* The handler did its part; there was no memory to write it down. */
+        fprintf(srv->cfg.error_log, "http: %s %s: handler %s's response: %s\n",
+                c->req.h.method, c->req.h.path, c->route->pattern, strerror(ENOMEM));
         c->status = 500;
     }
     if (c->status && c->res.streaming)
@@ -661,10 +664,14 @@ int http_serve(co_t *co)
         f->backoff = 0;
         f->fd = (int)CO_VALUE;
         srv->stats.accepted++;
-        if (srv->stats.conns >= srv->cfg.max_conns)
+        if (srv->stats.conns >= srv->cfg.max_conns) {
             refuse(srv, f->fd);
-        else if (!GROUP_SPAWN(&srv->tasks, conn_task, struct http_conn, .srv = srv, .fd = f->fd))
+        } else if (!GROUP_SPAWN(&srv->tasks, conn_task, struct http_conn, .srv = srv,
+                                .fd = f->fd)) {
+            fprintf(srv->cfg.error_log, "http: no task for a connection: %s: answered 503\n",
+                    strerror(errno));
             refuse(srv, f->fd);
+        }
     }
     /* Stopping: the requests in flight get grace_ms, then are cancelled. */
     scope_move_on_after(&f->grace, srv->cfg.grace_ms);

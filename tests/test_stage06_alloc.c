@@ -436,6 +436,11 @@ START_TEST(every_allocation_fails_once)
             report(n, &r);
         ck_assert_msg(r.rc == 0 || r.rc == -ENOMEM, "allocation %ld failing: loop_run %d", n, r.rc);
         ck_assert_msg(out.main_err != -ETIMEDOUT, "allocation %ld failing: the scenario hung", n);
+        /* A server error the client sees, the operator sees too. */
+        for (int i = 0; i < 2; i++)
+            ck_assert_msg(out.status[i] < 500 || strstr(r.errors, strerror(ENOMEM)),
+                          "allocation %ld failing: a %d, and nothing on the error log", n,
+                          out.status[i]);
         if (!succeeded(&r)) {
             failed++;
             ck_assert_msg(said_enomem(&r),
