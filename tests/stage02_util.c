@@ -13,6 +13,19 @@
 
 #include "stage02_util.h"
 
+/* Built with AddressSanitizer (SAN=1, make fuzz-model): its leak checker
+ * can be asked to look in the middle of a run. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 /* ---- the event log ------------------------------------------------------ */
 
 char evlog[4096];
@@ -278,6 +291,16 @@ void model_run_seeds(int stage, uint64_t first, uint64_t end,
                   "MODEL_SEED_START=%" PRIu64 " MODEL_SEEDS=1 MODEL_VERBOSE=1 make stage%d test\n"
                   "    %u failing seed(s) in %" PRIu64 "..%" PRIu64 "; the others:%s",
                   seed1, why1, stage, seed1, stage, nbad, first, end - 1, nbad > 1 ? others : " none");
+#ifdef HAVE_LSAN
+    /* All memory is freed when loop_run returns: once per block (a look is a
+     * scan of the whole heap), so that a leak is named by its seeds rather
+     * than reported once at exit.  LeakSanitizer prints what it found. */
+    ck_assert_msg(!__lsan_do_recoverable_leak_check(),
+                  "model seeds %" PRIu64 "..%" PRIu64 " leaked memory (the report is above)\n"
+                  "    replay: CK_RUN_SUITE=stage0%d CK_RUN_CASE=model MODEL_SEED_START=%" PRIu64
+                  " MODEL_SEEDS=%" PRIu64 " make stage%d test SAN=1",
+                  first, end - 1, stage, first, end - first, stage);
+#endif
 }
 
 /* ---- the slow-step warning ---------------------------------------------- */

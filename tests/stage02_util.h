@@ -142,7 +142,9 @@ uint64_t model_env(const char *name, uint64_t dflt, uint64_t min);
 /* Run seeds first..end-1 of stage `stage`'s model: run(seed, &log) returns
  * NULL or the seed's first violation, and the loop's log (freed here,
  * after show(log) if show is not NULL).  Fails the test naming the first
- * failing seed, the command that replays it, and the other failing seeds. */
+ * failing seed, the command that replays it, and the other failing seeds.
+ * Built with AddressSanitizer, it then asks LeakSanitizer whether those
+ * seeds left anything allocated, and fails naming them if so. */
 void model_run_seeds(int stage, uint64_t first, uint64_t end,
                      const char *(*run)(uint64_t seed, char **log), void (*show)(const char *log));
 

@@ -60,7 +60,9 @@
  * "nobody retrieved it" and "in a task group whose owner" lines are exactly
  * the ones the model predicts (where a gather, or a group keeping results,
  * makes a cancelled child count as failed, the model allows but does not
- * require them).  Leaks and use-after-free are left to SAN=1 and valgrind.
+ * require them).  Under SAN=1 (and so in make fuzz-model) LeakSanitizer is
+ * asked after every block of seeds whether anything is still allocated
+ * (model_run_seeds); use-after-free is left to SAN=1 and valgrind.
  *
  * NOT COVERED: the order tasks run in (FIFO, fairness: test_stage02_loop.c
  * checks those), values a task is woken with other than join and gather

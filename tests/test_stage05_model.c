@@ -64,7 +64,8 @@
  * cancelled before it ran; every item put was got once or is still in its
  * queue, none was got twice; the log holds the deadlock dumps and exactly
  * the "nobody retrieved it" lines the model predicts; queue_fini succeeds
- * (no task left in a lot).  Leaks are left to SAN=1 and valgrind.
+ * (no task left in a lot).  Under SAN=1 LeakSanitizer is asked after every
+ * block of seeds whether anything is still allocated (model_run_seeds).
  *
  * NOT COVERED: the order in which the loop runs ready tasks (the model
  * follows it, it does not predict it), groups, nested scopes, LIFO and
