@@ -603,7 +603,11 @@ void http_stop(struct http_server *srv)
     }
 }
 
-/* Over max_conns: say so at once, without a task or a read. */
+/* Over max_conns: say so at once, without a task.  What the client has
+ * sent already is read and dropped first: closing with unread bytes makes
+ * the kernel send a reset, which can destroy the 503 before the client
+ * reads it.  (Bytes that come later still meet a reset; linger() is the
+ * whole cure, and it needs a task.) */
 static void refuse(struct http_server *srv, int fd)
 {
     static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
@@ -611,6 +615,9 @@ static void refuse(struct http_server *srv, int fd)
                                "Retry-After: 1\r\nConnection: close\r\n\r\n"
                                "503 Service Unavailable\n";
     (void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++)
+        continue;
     sock_close(fd);
     srv->stats.refused++;
 }

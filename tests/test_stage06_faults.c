@@ -20,11 +20,13 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -307,6 +309,65 @@ START_TEST(emfile_backs_off_and_recovers)
 }
 END_TEST
 
+/* ===== over max_conns ================================================================ */
+
+/* A client that is refused after its request has arrived.  The server
+ * answers 503 without a task and closes; closing a socket with unread
+ * bytes makes the kernel send a reset instead of a FIN, and a reset can
+ * destroy the 503 before the client has read it.  So the refusal reads
+ * what has arrived first.  The client is raw and blocking, in plain steps:
+ * its request is in the server's queue before the server accepts it. */
+static int raw_fd = -1, raw_eof, raw_err;
+static char raw_got[512];
+static size_t raw_len;
+
+static void raw_connect_and_ask(void)
+{
+    raw_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(raw_fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)http_port(&SC.srv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(raw_fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(send(raw_fd, GET_HELLO, strlen(GET_HELLO), MSG_NOSIGNAL),
+                     (ssize_t)strlen(GET_HELLO));
+}
+
+static void raw_read_all(void)
+{
+    for (;;) {
+        ssize_t n = recv(raw_fd, raw_got + raw_len, sizeof raw_got - 1 - raw_len, MSG_DONTWAIT);
+        if (n > 0) {
+            raw_len += (size_t)n;
+            continue;
+        }
+        raw_eof = n == 0;
+        raw_err = n < 0 ? errno : 0;
+        break;
+    }
+    raw_got[raw_len] = '\0';
+    close(raw_fd);
+    raw_fd = -1;
+}
+
+START_TEST(refused_after_asking_reads_its_503)
+{
+    static const struct sc_act a[] = {CONNECT, SEND(GET_HELLO), RECV(1), SLEEP(300), CLOSE, END};
+    static const struct sc_act b[] = {SLEEP(100), FN(raw_connect_and_ask), SLEEP(100),
+                                      FN(raw_read_all), END};
+    const struct sc_act *const all[] = {a, b};
+    raw_len = 0;
+    raw_eof = raw_err = 0;
+    SC.cfg.max_conns = 1;
+    sc_run(all, 2);
+    ck_assert_str_eq(raw_got, "HTTP/1.1 503 Service Unavailable\r\n"
+                              "Content-Type: text/plain\r\nContent-Length: 24\r\n"
+                              "Retry-After: 1\r\nConnection: close\r\n\r\n"
+                              "503 Service Unavailable\n");
+    ck_assert_msg(raw_eof && raw_err == 0, "after the 503: %s", strerror(raw_err));
+    ck_assert_uint_eq(SC.srv.stats.refused, 1);
+}
+END_TEST
+
 /* ===== the tcases ================================================================== */
 
 void stage06_faults_tcases(Suite *s)
@@ -326,4 +387,5 @@ void stage06_faults_tcases(Suite *s)
 
     tc = sc_case(s, "faults_descriptors");
     tcase_add_test(tc, emfile_backs_off_and_recovers);
+    tcase_add_test(tc, refused_after_asking_reads_its_503);
 }
