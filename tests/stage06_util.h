@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* ---- the suite, one function per file ------------------------------------ */
 
@@ -36,5 +37,14 @@ int s6_find_in_path(const char *name, char *out, size_t n);
 /* The monotonic clock in ms: for the tests that run the demo as a process,
  * where time is real (every other stage-6 test uses the virtual clock). */
 long long s6_now_ms(void);
+
+/* Start argv (argv[0] looked up on $PATH unless it holds a '/') with stdin
+ * from /dev/null, stdout onto out_fd and stderr onto err_fd (or out_fd
+ * too, if err_fd < 0), in s5_quiet_environ's environment.  The child starts
+ * with no signal blocked and SIGINT, SIGTERM, SIGPIPE and SIGCHLD at their
+ * defaults, whatever the test runner had: a demo's signals must work as
+ * they do for an operator.  Returns 0 and the pid in *pid, or the error
+ * posix_spawnp gave. */
+int s6_spawn(const char *const argv[], int out_fd, int err_fd, pid_t *pid);
 
 #endif

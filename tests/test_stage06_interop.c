@@ -6,8 +6,8 @@
  *
  * Each test starts its own demo with --port 0 (so a fresh server: its
  * /stats counters see only that test's clients), learns the port from the
- * "serving on" line it prints, runs the clients with posix_spawnp, their
- * output captured in files, and stops the demo the way a user does: SIGINT,
+ * "serving on" line it prints, runs the clients with s6_spawn (posix_spawnp),
+ * their output captured in files, and stops the demo the way a user does: SIGINT,
  * after which it must say "stopped" and exit 0 (under SAN=1 the demo is
  * built with the sanitizers too, so this is also its leak check).
  *
@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,47 +220,21 @@ static void stop_all(void)
         }                                                                                      \
     } while (0)
 
-/* Run argv (argv[0] looked up in PATH) with stdin from /dev/null, stdout
- * into the file out and stderr into err (NULL: into out as well).  The
- * child starts with no signal blocked and SIGINT, SIGTERM, SIGPIPE at their
- * defaults, whatever the test runner had: the demo's SIGINT must work. */
+/* Run argv (s6_spawn: argv[0] looked up in PATH, the signals at their
+ * defaults) with stdout into the file out and stderr into err (NULL: into
+ * out as well); stop_all ends it if a check fails. */
 static pid_t spawn(const char *const argv[], const char *out, const char *err)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    ck_assert_int_eq(posix_spawn_file_actions_init(&fa), 0);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     /* O_APPEND: the demo's workers share the file */
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-    if (err)
-        posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND,
-                                         0644);
-    else
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    ck_assert_int_eq(posix_spawnattr_init(&at), 0);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGCHLD);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &defaults);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    char *av[40];
-    size_t n = 0;
-    for (; argv[n]; n++) {
-        ck_assert_uint_lt(n, N_OF(av) - 1);
-        av[n] = (char *)(uintptr_t)argv[n]; /* posix_spawnp's type; it does not write */
-    }
-    av[n] = NULL;
-    char **env = s5_quiet_environ();
+    int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    int e = err ? open(err, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644) : -1;
+    EXPECT(o >= 0 && (!err || e >= 0), "cannot write %s or %s: %s", out, err ? err : "-",
+           strerror(errno));
     pid_t pid;
-    int rc = posix_spawnp(&pid, av[0], &fa, &at, av, env);
-    free(env);
-    posix_spawnattr_destroy(&at);
-    posix_spawn_file_actions_destroy(&fa);
+    int rc = s6_spawn(argv, o, e, &pid);
+    close(o);
+    if (e >= 0)
+        close(e);
     EXPECT(rc == 0, "cannot run %s: %s", argv[0], strerror(rc));
     ck_assert_int_lt(nkids, (int)N_OF(kids));
     kids[nkids++] = pid;

@@ -30,11 +30,9 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,34 +129,11 @@ static int demo_start(struct said *out, struct said *err)
     s5_pipe(o);
     s5_pipe(e);
     ck_assert_int_gt(o[0], 2); /* 0..2 are open: the dup2s cannot clash */
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    ck_assert_int_eq(posix_spawn_file_actions_init(&fa), 0);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, e[1], 2);
-    /* Whatever the test runner blocks or ignores, the demo's SIGTERM must
-     * work as it does for an operator. */
-    ck_assert_int_eq(posix_spawnattr_init(&at), 0);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGPIPE);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &defaults);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    char path[] = EXAMPLES_DIR "/http_demo", port_flag[] = "--port", zero[] = "0";
-    char *argv[] = {path, port_flag, zero, NULL};
-    char **env = s5_quiet_environ();
-    int rc = posix_spawn(&demo_pid, path, &fa, &at, argv, env);
-    free(env);
-    posix_spawnattr_destroy(&at);
-    posix_spawn_file_actions_destroy(&fa);
+    const char *const argv[] = {EXAMPLES_DIR "/http_demo", "--port", "0", NULL};
+    int rc = s6_spawn(argv, o[1], e[1], &demo_pid);
     close(o[1]);
     close(e[1]);
-    ck_assert_msg(rc == 0, "cannot run %s: %s", path, strerror(rc));
+    ck_assert_msg(rc == 0, "cannot run %s: %s", argv[0], strerror(rc));
     *out = (struct said){.fd = o[0]};
     *err = (struct said){.fd = e[0]};
     static const char serving[] = "serving on http://127.0.0.1:";
