@@ -126,7 +126,6 @@ static void io_cancel(task_t *t)
     struct io_waiter *w = t->wait_on;
     int fd = w->fd, owns = w->owns_fd;
     task_wake(t, 0, -ECANCELED); /* io_unpark frees the slot */
-    t->flags |= TASK_F_CANCELLING;
     struct io_fd *f = fd_entry(io, fd, 0);
     if (f)
         watch(io, f, wanted(f));
