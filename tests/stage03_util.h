@@ -78,6 +78,10 @@ void s3_write(int fd, const void *buf, size_t len);
 /* Write to fd until it would block; returns how many bytes went in. */
 size_t s3_fill(int fd);
 
+/* A loopback port with nothing listening: bound, never listened on, closed.
+ * Another program could take it meanwhile; on a test machine none does. */
+int s3_dead_port(void);
+
 /* How many descriptors this process has open (entries of /proc/self/fd). */
 int s3_nfds(void);
 

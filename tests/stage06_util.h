@@ -26,9 +26,9 @@ void stage06_stop_tcases(Suite *s);   /* test_stage06_stop.c: SIGTERM under load
 
 /* ---- shared helpers (stage06_util.c) --------------------------------------- */
 
-/* A loopback port with nothing listening: bound, never listened on, closed.
- * Another program could take it meanwhile; on a test machine none does. */
-int s6_dead_port(void);
+/* A plain blocking connection to 127.0.0.1:port, outside any loop: the fd,
+ * or -errno.  For a client that must not depend on the code under test. */
+int s6_dial(int port);
 
 /* Where `name` is on $PATH, into out (n bytes): 1 if it is there and
  * executable, else 0 - how a test learns that curl or python3 is missing. */

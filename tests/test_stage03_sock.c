@@ -585,13 +585,7 @@ static int refused_main(co_t *co)
     struct refused_main *f = (struct refused_main *)co;
     struct io *io = &loop_current()->io;
     CO_BEGIN(co);
-    /* A port nobody listens on: bind one, note it, close it. */
-    f->port = sock_listen("127.0.0.1", 0, 0);
-    if (f->port < 0)
-        CO_RAISE(f->port);
-    f->res->fds_before = (int)f->port; /* (the descriptor, for a moment) */
-    f->port = sock_port(f->res->fds_before);
-    sock_close(f->res->fds_before);
+    f->port = s3_dead_port();
     f->res->fds_before = s3_nfds();
     f->res->registered_before = io->nregistered;
     AWAIT_CATCH(sock_connect("127.0.0.1", f->port), f->res->err);
@@ -646,12 +640,7 @@ static int cconn_main(co_t *co)
 {
     struct cconn_main *f = (struct cconn_main *)co;
     CO_BEGIN(co);
-    f->port = sock_listen("127.0.0.1", 0, 0); /* a port nobody listens on */
-    if (f->port < 0)
-        CO_RAISE(f->port);
-    f->res->fds_before = (int)f->port;
-    f->port = sock_port(f->res->fds_before);
-    sock_close(f->res->fds_before);
+    f->port = s3_dead_port();
     f->res->fds_before = s3_nfds();
     f->t = TASK_SPAWN(connector, struct connector, .port = f->port);
     AWAIT(task_yield()); /* it runs first, and parks in the same turn */
@@ -725,12 +714,7 @@ static int sfail_main(co_t *co)
     struct sfail_main *f = (struct sfail_main *)co;
     CO_BEGIN(co);
     f->res->fds_before = s3_nfds();
-    f->port = sock_listen("127.0.0.1", 0, 0); /* a port nobody listens on */
-    if (f->port < 0)
-        CO_RAISE(f->port);
-    f->sv[0] = f->port;
-    f->port = sock_port(f->sv[0]);
-    sock_close(f->sv[0]);
+    f->port = s3_dead_port();
     s3_socketpair(f->sv);
     /* The first two park (on the pair's end, on the new socket); then the
      * limit drops, and the loop's next poll fails. */

@@ -565,7 +565,7 @@ END_TEST
 START_TEST(connection_refused)
 {
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s6_dead_port());
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", s3_dead_port());
     const struct call calls[] = {{"GET", url, NULL, NULL}};
     struct outcome o;
     run(none_steps, calls, 1, NULL, &o);
@@ -948,15 +948,10 @@ static void nap_ms(long ms)
 /* Connect with a plain blocking socket: is the server up yet? */
 static int can_connect(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    int fd = s6_dial(port);
     if (fd >= 0)
         close(fd);
-    return ok;
+    return fd >= 0;
 }
 
 /* SIGTERM, then SIGKILL if it has not gone within 2 s; always reaped. */
@@ -988,7 +983,7 @@ START_TEST(python_http_server)
     ck_assert_ptr_nonnull(fp);
     fputs("hello from python\n", fp);
     fclose(fp);
-    int port = s6_dead_port();
+    int port = s3_dead_port();
     snprintf(portstr, sizeof portstr, "%d", port);
 
     posix_spawn_file_actions_t fa;

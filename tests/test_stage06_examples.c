@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "stage03_util.h"
 #include "stage05_util.h"
 #include "stage06_util.h"
 
@@ -42,7 +43,7 @@ END_TEST
 START_TEST(example_http_fetch_refused)
 {
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/hello", s6_dead_port());
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hello", s3_dead_port());
     const char *const args[] = {url, NULL};
     struct s5_output o = s5_run_program(EXAMPLES_DIR, "http_fetch", args);
     ck_assert_msg(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 1, "status %d: %s", o.status,

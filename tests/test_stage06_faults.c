@@ -20,7 +20,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,11 +322,8 @@ static size_t raw_len;
 
 static void raw_connect_and_ask(void)
 {
-    raw_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    raw_fd = s6_dial(http_port(&SC.srv));
     ck_assert_int_ge(raw_fd, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)http_port(&SC.srv))};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(raw_fd, (struct sockaddr *)&a, sizeof a), 0);
     ck_assert_int_eq(send(raw_fd, GET_HELLO, strlen(GET_HELLO), MSG_NOSIGNAL),
                      (ssize_t)strlen(GET_HELLO));
 }

@@ -147,17 +147,9 @@ static int demo_start(struct said *out, struct said *err)
 /* A connection to the demo (reads time out after 3 s), or -errno. */
 static int dial(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    EXPECT(fd >= 0, "socket: %s", strerror(errno));
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
+    int fd = s6_dial(port);
+    if (fd < 0)
+        return fd;
     struct timeval tv = {3, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
